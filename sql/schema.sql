@@ -1,0 +1,37 @@
+-- jenChat schema: the original's two tables plus a session table, all in memory as the tutorial
+-- advises, so a poll costs no disk I/O. Every statement is idempotent and valid on MySQL 8.x and
+-- MariaDB 10.11; the server applies this file at start-up. Character sets are spelled out because
+-- MEMORY rows are fixed-width and the servers' defaults differ (latin1 vs utf8mb4).
+
+CREATE TABLE IF NOT EXISTS jenChat_Users (
+  UserID int unsigned NOT NULL AUTO_INCREMENT,
+  UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT '',
+  LastUpdate timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (UserID),
+  KEY jenChat_Users_UserName (UserName),
+  KEY jenChat_Users_LastUpdate (LastUpdate) USING BTREE
+) ENGINE=MEMORY DEFAULT CHARSET=utf8mb4;
+
+-- UserName is copied into each message when it is posted, so a message outlives its author's
+-- logout (the original joined to jenChat_Users and lost such messages). MessageID is the delivery
+-- cursor: MEMORY tables lock the whole table per insert, so ids become visible in id order.
+CREATE TABLE IF NOT EXISTS jenChat_Messages (
+  MessageID int unsigned NOT NULL AUTO_INCREMENT,
+  UserID int unsigned NOT NULL DEFAULT 0,
+  Posted timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  Message varchar(255) NOT NULL DEFAULT '',
+  UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT '',
+  PRIMARY KEY (MessageID) USING BTREE,
+  KEY jenChat_Messages_Posted (Posted) USING BTREE,
+  KEY jenChat_Messages_UserID (UserID)
+) ENGINE=MEMORY DEFAULT CHARSET=utf8mb4;
+
+-- Sessions hold only ids and a token (JSON, ASCII-escaped), so a short ASCII column keeps each
+-- fixed-width MEMORY row near 1 KB. expires is in DB-server seconds (UNIX_TIMESTAMP()).
+CREATE TABLE IF NOT EXISTS jenChat_Sessions (
+  SessionID varchar(64) CHARACTER SET ascii NOT NULL,
+  Expires int unsigned NOT NULL,
+  Data varchar(768) CHARACTER SET ascii NOT NULL,
+  PRIMARY KEY (SessionID),
+  KEY jenChat_Sessions_Expires (Expires) USING BTREE
+) ENGINE=MEMORY;

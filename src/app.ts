@@ -1,0 +1,98 @@
+import fastifyCookie from '@fastify/cookie'
+import fastifyFormbody from '@fastify/formbody'
+import fastifySession from '@fastify/session'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Config } from './config.js'
+import { applySchema } from './db/schema.js'
+import { sendPage, sendPlain } from './http.js'
+import { registerResponseHeaders } from './response-headers.js'
+import { chatRoutes } from './routes/chat.js'
+import { loginRoutes } from './routes/login.js'
+import { pageRoutes } from './routes/pages.js'
+import { postRoutes } from './routes/post.js'
+import { threadRoutes } from './routes/thread.js'
+import { createServices } from './services.js'
+import { sessionCookieName } from './session.js'
+import { retryPoll } from '../views/worker-frames.js'
+
+export interface BuildOptions {
+  logger?: FastifyServerOptions['logger']
+}
+
+/** Bodies are one short form; anything bigger is not from our pages. */
+const BODY_LIMIT = 8 * 1024
+
+/** Builds the whole app (database, room, routes) and never listens: server.ts and tests do. */
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: BODY_LIMIT,
+    // Slow or stuck clients: a request must arrive within 10 s, an idle keep-alive socket closes.
+    requestTimeout: 10_000,
+    connectionTimeout: 120_000,
+    keepAliveTimeout: 75_000,
+    trustProxy: config.trustProxy,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 100 }
+  })
+
+  const services = createServices(config, app.log)
+  app.addHook('onClose', async () => {
+    await services.room.stop()
+    await services.db.close()
+  })
+
+  await applySchema(services.db)
+  await services.room.start()
+
+  // Our pages only ever send urlencoded forms; JSON and plain text get a 415 like anything else.
+  app.removeAllContentTypeParsers()
+  await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT })
+  await app.register(fastifyCookie)
+  await app.register(fastifySession, {
+    secret: config.sessionSecret,
+    cookieName: sessionCookieName(config),
+    store: services.sessionStore,
+    // A session exists only from login on, and is written then and never again: polls neither
+    // write the store nor send Set-Cookie.
+    saveUninitialized: false,
+    rolling: false,
+    cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.cookieSecure }
+  })
+
+  registerResponseHeaders(app)
+
+  app.setNotFoundHandler(async (_request, reply) => sendPlain(reply, 404, 'Not found'))
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      // Bad input: a short answer, no stack, no internals.
+      return sendPlain(reply, status, error.code === undefined ? 'Bad request' : shortReason(error))
+    }
+    request.log.error({ err: error, url: request.url, method: request.method }, 'request failed')
+    const path = request.url.split('?', 1)[0]
+    if (path === '/thread.php') {
+      // The thread frame must keep its loop alive through any failure, just more slowly.
+      return sendPage(reply, retryPoll(config.timings.errorRetryMs), 503)
+    }
+    if (path === '/post.php' && request.method === 'POST') return await reply.redirect('post.php?notice=failed', 302)
+    return sendPlain(reply.header('retry-after', 5), 503, 'The chat is unavailable right now. Please try again in a moment.')
+  })
+
+  await app.register(pageRoutes, { services })
+  await app.register(loginRoutes, { services })
+  await app.register(chatRoutes, { services })
+  await app.register(postRoutes, { services })
+  await app.register(threadRoutes, { services })
+  return app
+}
+
+function shortReason (error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return 'Request body too large'
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return 'Unsupported content type: send application/x-www-form-urlencoded'
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return 'Invalid request body'
+    default: return 'Bad request'
+  }
+}

@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto'
+
+/** Every tunable of the server, validated once at start-up and then frozen. */
+export interface Config {
+  readonly port: number
+  readonly host: string
+  readonly databaseUrl: string
+  readonly sessionSecret: string
+  /** True when SESSION_SECRET was absent and a random one was made for this process only. */
+  readonly sessionSecretGenerated: boolean
+  readonly cookieSecure: boolean
+  /** Fastify's trustProxy: false, true, or a comma-separated list of proxy addresses/CIDRs. */
+  readonly trustProxy: boolean | string
+  readonly logLevel: string
+  readonly timings: Timings
+  readonly limits: Limits
+}
+
+/** The original's timings (seconds in the PHP code), here in milliseconds. */
+export interface Timings {
+  /** How often the thread frame reloads itself. */
+  readonly pollIntervalMs: number
+  /** A participant whose last poll is older than this is gone for login (handle free) and chat.php. */
+  readonly presenceWindowMs: number
+  /** Messages older than this, and participants idle this long, are collected on each post. */
+  readonly messageLifetimeMs: number
+  /** How often each process refreshes its view of the room from the database. */
+  readonly roomRefreshMs: number
+  /** Absolute lifetime of a session, from login. */
+  readonly sessionLifetimeMs: number
+  /** Poll delay after a failed poll (the loop never stops, it slows down). */
+  readonly errorRetryMs: number
+}
+
+export interface Limits {
+  /** Burst flood control: at most `burstCount` messages within `burstWindowMs`. */
+  readonly burstCount: number
+  readonly burstWindowMs: number
+  /** Sustained flood control: at most `sustainedCount` messages within `sustainedWindowMs`. */
+  readonly sustainedCount: number
+  readonly sustainedWindowMs: number
+  /** Refused logins (bad or taken handle) allowed per IP within `loginFailureWindowMs`. */
+  readonly loginFailures: number
+  readonly loginFailureWindowMs: number
+  /** Database pool size and the number of requests allowed to wait for a connection. */
+  readonly dbConnections: number
+  readonly dbQueueLimit: number
+  /** A query that takes longer than this fails (the request answers instead of hanging). */
+  readonly dbQueryTimeoutMs: number
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+const DEFAULT_DATABASE_URL = 'mysql://root@127.0.0.1:3306/jenchat'
+
+/**
+ * Reads the environment once. Every bad value is reported on its own line, all at once,
+ * so a misconfigured deployment is fixed in one round instead of one error per start.
+ */
+export function loadConfig (env: Env = process.env): Config {
+  const problems: string[] = []
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    if (!/^\d+$/.test(raw.trim())) {
+      problems.push(`${name} must be a whole number, got "${raw}"`)
+      return fallback
+    }
+    const value = Number(raw)
+    if (value < min || value > max) {
+      problems.push(`${name} must be between ${min} and ${max}, got ${value}`)
+      return fallback
+    }
+    return value
+  }
+
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    if (/^(1|true|yes|on)$/i.test(raw)) return true
+    if (/^(0|false|no|off)$/i.test(raw)) return false
+    problems.push(`${name} must be true or false, got "${raw}"`)
+    return fallback
+  }
+
+  const port = int('PORT', 3000, 0, 65535)
+  const host = env.HOST === undefined || env.HOST === '' ? '0.0.0.0' : env.HOST
+
+  const databaseUrl = env.DATABASE_URL === undefined || env.DATABASE_URL === '' ? DEFAULT_DATABASE_URL : env.DATABASE_URL
+  try {
+    const url = new URL(databaseUrl)
+    if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
+      problems.push(`DATABASE_URL must start with mysql://, got "${url.protocol}//"`)
+    } else if (url.pathname.length < 2) {
+      problems.push('DATABASE_URL must name a database, e.g. mysql://user:pass@host:3306/jenchat')
+    }
+  } catch {
+    problems.push('DATABASE_URL is not a URL, e.g. mysql://user:pass@host:3306/jenchat')
+  }
+
+  let sessionSecret = env.SESSION_SECRET ?? ''
+  let sessionSecretGenerated = false
+  if (sessionSecret === '') {
+    sessionSecret = randomBytes(32).toString('base64url')
+    sessionSecretGenerated = true
+  } else if (sessionSecret.length < 32) {
+    problems.push(`SESSION_SECRET must be at least 32 characters, got ${sessionSecret.length}`)
+  }
+
+  const logLevel = env.LOG_LEVEL === undefined || env.LOG_LEVEL === '' ? 'info' : env.LOG_LEVEL
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${logLevel}"`)
+  }
+
+  const timings: Timings = {
+    pollIntervalMs: int('POLL_INTERVAL_MS', 1000, 100, 60_000),
+    presenceWindowMs: int('PRESENCE_WINDOW_MS', 5000, 1000, 600_000),
+    messageLifetimeMs: int('MESSAGE_LIFETIME_MS', 30_000, 5000, 3_600_000),
+    roomRefreshMs: int('ROOM_REFRESH_MS', 100, 10, 5000),
+    sessionLifetimeMs: int('SESSION_LIFETIME_MS', 12 * 3600_000, 60_000, 30 * 24 * 3600_000),
+    errorRetryMs: int('ERROR_RETRY_MS', 2000, 100, 60_000)
+  }
+  if (timings.presenceWindowMs <= timings.pollIntervalMs) {
+    problems.push('PRESENCE_WINDOW_MS must be longer than POLL_INTERVAL_MS, or every participant looks gone')
+  }
+  if (timings.messageLifetimeMs < timings.presenceWindowMs) {
+    problems.push('MESSAGE_LIFETIME_MS must not be shorter than PRESENCE_WINDOW_MS')
+  }
+
+  const limits: Limits = {
+    burstCount: int('FLOOD_BURST_COUNT', 5, 1, 10_000),
+    burstWindowMs: int('FLOOD_BURST_WINDOW_MS', 5000, 100, 3_600_000),
+    sustainedCount: int('FLOOD_SUSTAINED_COUNT', 20, 1, 10_000),
+    sustainedWindowMs: int('FLOOD_SUSTAINED_WINDOW_MS', 30_000, 100, 3_600_000),
+    loginFailures: int('LOGIN_FAILURE_LIMIT', 20, 1, 100_000),
+    loginFailureWindowMs: int('LOGIN_FAILURE_WINDOW_MS', 60_000, 1000, 3_600_000),
+    dbConnections: int('DB_CONNECTIONS', 10, 1, 1000),
+    dbQueueLimit: int('DB_QUEUE_LIMIT', 500, 1, 100_000),
+    dbQueryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000)
+  }
+  if (limits.sustainedWindowMs > timings.messageLifetimeMs) {
+    // Flood control counts stored messages, and messages only live this long.
+    problems.push('FLOOD_SUSTAINED_WINDOW_MS must not be longer than MESSAGE_LIFETIME_MS')
+  }
+  if (limits.burstWindowMs > timings.messageLifetimeMs) {
+    problems.push('FLOOD_BURST_WINDOW_MS must not be longer than MESSAGE_LIFETIME_MS')
+  }
+
+  const cookieSecure = bool('COOKIE_SECURE', false)
+  const rawTrustProxy = env.TRUST_PROXY ?? ''
+  const trustProxy: boolean | string = rawTrustProxy === '' || /^(0|false|no|off)$/i.test(rawTrustProxy)
+    ? false
+    : /^(1|true|yes|on)$/i.test(rawTrustProxy) ? true : rawTrustProxy
+
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  return Object.freeze({
+    port,
+    host,
+    databaseUrl,
+    sessionSecret,
+    sessionSecretGenerated,
+    cookieSecure,
+    trustProxy,
+    logLevel,
+    timings: Object.freeze(timings),
+    limits: Object.freeze(limits)
+  })
+}

@@ -1,0 +1,67 @@
+import type { RowDataPacket } from 'mysql2/promise'
+import type { Database } from './pool.js'
+
+/** jenChat_Users: one row per participant currently in the room. */
+export function createUsersRepository (db: Database) {
+  return {
+    /**
+     * Adds a participant unless someone with the same handle (case-insensitive, by the column's
+     * collation) polled within the presence window. One statement, so two people racing for a
+     * handle can't both get it. Returns the new UserID, or null when the handle is taken.
+     */
+    async claimHandle (name: string, presenceWindowMs: number): Promise<number | null> {
+      await db.write(
+        'DELETE FROM jenChat_Users WHERE UserName = ? AND LastUpdate <= NOW(3) - INTERVAL ? MICROSECOND',
+        [name, presenceWindowMs * 1000]
+      )
+      const result = await db.write(
+        `INSERT INTO jenChat_Users (UserName, LastUpdate)
+         SELECT ?, NOW(3) FROM DUAL
+          WHERE NOT EXISTS (SELECT 1 FROM jenChat_Users
+                             WHERE UserName = ? AND LastUpdate > NOW(3) - INTERVAL ? MICROSECOND)`,
+        [name, name, presenceWindowMs * 1000]
+      )
+      return result.affectedRows === 1 ? result.insertId : null
+    },
+
+    /** Marks participants as present now. Returns how many of them still exist. */
+    async markPresent (userIds: readonly number[]): Promise<number> {
+      if (userIds.length === 0) return 0
+      const result = await db.write('UPDATE jenChat_Users SET LastUpdate = NOW(3) WHERE UserID IN (?)', [userIds])
+      return result.affectedRows
+    },
+
+    /** The subset of `userIds` that still exist. */
+    async existing (userIds: readonly number[]): Promise<Set<number>> {
+      if (userIds.length === 0) return new Set()
+      const rows = await db.rows<RowDataPacket & { id: number }>(
+        'SELECT UserID AS id FROM jenChat_Users WHERE UserID IN (?)', [userIds]
+      )
+      return new Set(rows.map((row) => row.id))
+    },
+
+    /** Milliseconds since the participant last polled, or null if they are not in the room. */
+    async idleMs (userId: number): Promise<number | null> {
+      const rows = await db.rows<RowDataPacket & { idleUs: number | string }>(
+        'SELECT TIMESTAMPDIFF(MICROSECOND, LastUpdate, NOW(3)) AS idleUs FROM jenChat_Users WHERE UserID = ?',
+        [userId]
+      )
+      const row = rows[0]
+      return row === undefined ? null : Number(row.idleUs) / 1000
+    },
+
+    async remove (userId: number): Promise<void> {
+      await db.write('DELETE FROM jenChat_Users WHERE UserID = ?', [userId])
+    },
+
+    /** Garbage collection: participants whose browser stopped polling. */
+    async collectIdle (idleMs: number): Promise<number> {
+      const result = await db.write(
+        'DELETE FROM jenChat_Users WHERE LastUpdate <= NOW(3) - INTERVAL ? MICROSECOND', [idleMs * 1000]
+      )
+      return result.affectedRows
+    }
+  }
+}
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>

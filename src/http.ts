@@ -1,0 +1,30 @@
+import type { FastifyReply } from 'fastify'
+
+/**
+ * The headers PHP's default session cache limiter ("nocache") sent with every page of the original.
+ * Old IE caches iframe GETs without them, and the thread frame would show the same poll for ever.
+ */
+export const NO_CACHE_HEADERS = {
+  expires: 'Thu, 19 Nov 1981 08:52:00 GMT',
+  'cache-control': 'no-store, no-cache, must-revalidate',
+  pragma: 'no-cache'
+} as const
+
+export const HTML = 'text/html; charset=utf-8'
+
+/** Sends a page (dynamic pages get the no-cache headers from response-headers.ts). */
+export function sendPage (reply: FastifyReply, body: string, status = 200): FastifyReply {
+  return reply.code(status).type(HTML).send(body)
+}
+
+/** A short plain-text answer, for requests no browser of ours makes (wrong method, bad body, …). */
+export function sendPlain (reply: FastifyReply, status: number, text: string): FastifyReply {
+  return reply.code(status).type('text/plain; charset=utf-8').send(text + '\n')
+}
+
+/** A single value from a query string or form, or undefined when absent, repeated or not text. */
+export function single (source: unknown, name: string): string | undefined {
+  if (source === null || typeof source !== 'object') return undefined
+  const value = (source as Record<string, unknown>)[name]
+  return typeof value === 'string' ? value : undefined
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { NO_CACHE_HEADERS } from './http.js'
+
+/** Routes whose answers browsers may cache (everything else is per-session and never cached). */
+const CACHEABLE = new Set(['/contents.html'])
+
+/**
+ * The thread frame's poll: fetched by every participant every second, from a zero-size frame with
+ * no links and no subresources. It carries the framing defence like every page, and leaves out what
+ * only matters for documents that load or link to things (nosniff, Referrer-Policy), which keeps an
+ * empty poll under the tutorial's one-packet budget.
+ */
+const POLL = '/thread.php'
+
+/**
+ * Security and caching headers for every response, in one place:
+ * - framing: the app frames its own pages, nobody else may (CSP for current browsers,
+ *   X-Frame-Options for the older ones that ignore CSP);
+ * - no-cache: PHP's "nocache" session limiter headers, which old IE needs on iframe GETs;
+ * - nothing that breaks plain HTTP (no HSTS, no upgrade-insecure-requests).
+ */
+export function registerResponseHeaders (app: FastifyInstance): void {
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('content-security-policy', "frame-ancestors 'self'")
+    reply.header('x-frame-options', 'SAMEORIGIN')
+    const route = request.routeOptions.url
+    if (route === POLL) {
+      // HTTP/1.1 connections persist by default; Node's "Connection: keep-alive" and "Keep-Alive"
+      // lines would add 48 bytes to every poll and tell an HTTP/1.1 client nothing new.
+      if (request.raw.httpVersion === '1.1' && !/close/i.test(request.headers.connection ?? '')) {
+        reply.raw.removeHeader('connection')
+      }
+    } else {
+      reply.header('x-content-type-options', 'nosniff')
+      reply.header('referrer-policy', 'same-origin')
+    }
+    if (!reply.hasHeader('cache-control') && (route === undefined || !CACHEABLE.has(route))) {
+      reply.headers(NO_CACHE_HEADERS)
+    }
+  })
+}

@@ -1,0 +1,210 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { MessagesRepository, StoredMessage } from './db/messages.js'
+import type { Database } from './db/pool.js'
+import type { UsersRepository } from './db/users.js'
+
+export interface RoomOptions {
+  /** Presence is written to the database once per poll interval, for everyone at once. */
+  pollIntervalMs: number
+  /** How often new messages are fetched from the database. */
+  refreshMs: number
+  /** How long a fetched message is kept for slow pollers (longer than the database keeps it). */
+  retentionMs: number
+  /** How long a participant known to be gone is remembered (longer than any session cache). */
+  goneMemoryMs: number
+}
+
+interface CachedMessage {
+  id: number
+  html: string
+  fetchedAt: number
+}
+
+export interface Delivery {
+  html: string
+  cursor: number
+}
+
+const BOOT_TOLERANCE_MS = 5000
+
+/**
+ * This process's view of the chat room, shared by all of its polls.
+ *
+ * The original ran two queries and a session write per poll. Here a poll is answered from memory:
+ * one coalesced query per `refreshMs` fetches new messages for every poller of the process, and one
+ * UPDATE per `pollIntervalMs` marks everybody who polled as present. MessageID is the delivery
+ * cursor (the client carries it in the thread frame's URL), which is what makes delivery exactly
+ * once and in posting order, whichever process posted or polls.
+ */
+export function createRoom (
+  deps: {
+    db: Database
+    messages: MessagesRepository
+    users: UsersRepository
+    renderMessage: (message: StoredMessage) => string
+    onDatabaseReset: () => void
+    log: FastifyBaseLogger
+  },
+  options: RoomOptions
+) {
+  const { db, messages, users, renderMessage, log } = deps
+  const cached: CachedMessage[] = []
+  let lastId = 0
+  let loaded = false
+  let healthy = true
+
+  const present = new Set<number>()
+  const gone = new Map<number, number>()
+
+  let bootedAt: number | undefined
+  let bootCheckDue = true
+  db.onConnection(() => { bootCheckDue = true })
+
+  /**
+   * MEMORY tables are empty after a database restart and AUTO_INCREMENT starts again at 1, so every
+   * cursor and cached id of this process would be wrong. A new connection is the moment to ask the
+   * server how long it has been up.
+   */
+  async function checkBoot (): Promise<void> {
+    if (!bootCheckDue) return
+    bootCheckDue = false
+    const rows = await db.rows<import('mysql2/promise').RowDataPacket & { Value: string }>("SHOW GLOBAL STATUS LIKE 'Uptime'")
+    const booted = Date.now() - Number(rows[0]?.Value ?? 0) * 1000
+    if (bootedAt !== undefined && Math.abs(booted - bootedAt) > BOOT_TOLERANCE_MS) {
+      log.warn('the database restarted: its MEMORY tables are empty; forgetting cached messages and sessions')
+      cached.length = 0
+      lastId = 0
+      present.clear()
+      gone.clear()
+      deps.onDatabaseReset()
+    }
+    bootedAt = booted
+  }
+
+  async function fetchNewMessages (): Promise<void> {
+    try {
+      await checkBoot()
+      const fresh = await messages.after(lastId)
+      const now = performance.now()
+      for (const message of fresh) {
+        cached.push({ id: message.id, html: renderMessage(message), fetchedAt: now })
+        lastId = message.id
+      }
+      let expired = 0
+      while (expired < cached.length && (cached[expired] as CachedMessage).fetchedAt < now - options.retentionMs) expired++
+      if (expired > 0) cached.splice(0, expired)
+      loaded = true
+      if (!healthy) log.info('database reachable again')
+      healthy = true
+    } catch (error) {
+      bootCheckDue = true
+      if (healthy) log.error({ err: error }, 'cannot fetch messages from the database')
+      healthy = false
+      throw error
+    }
+  }
+
+  // Coalescing: any number of callers share one query in flight, and a caller that arrives while
+  // one runs gets the next one, which starts after its own INSERT has completed.
+  let running: Promise<void> | null = null
+  let queued: Promise<void> | null = null
+  function refresh (): Promise<void> {
+    if (running === null) {
+      running = fetchNewMessages().finally(() => { running = null })
+      return running
+    }
+    if (queued === null) {
+      const after = running.catch(() => undefined)
+      queued = after.then(() => { queued = null; return refresh() })
+    }
+    return queued
+  }
+
+  async function flushPresence (): Promise<void> {
+    if (present.size === 0) return
+    const ids = [...present]
+    present.clear()
+    try {
+      const matched = await users.markPresent(ids)
+      if (matched < ids.length) {
+        const alive = await users.existing(ids)
+        const now = performance.now()
+        for (const id of ids) if (!alive.has(id)) gone.set(id, now)
+      }
+    } catch (error) {
+      // Try again with the next batch; the participant has 30 s before garbage collection.
+      for (const id of ids) present.add(id)
+      throw error
+    }
+    const forgetBefore = performance.now() - options.goneMemoryMs
+    for (const [id, since] of gone) {
+      if (since >= forgetBefore) break
+      gone.delete(id)
+    }
+  }
+
+  let refreshTimer: NodeJS.Timeout | undefined
+  let presenceTimer: NodeJS.Timeout | undefined
+
+  return {
+    /** Loads the recent messages, then keeps them fresh in the background. */
+    async start (): Promise<void> {
+      await refresh()
+      refreshTimer = setInterval(() => { if (running === null) refresh().catch(() => undefined) }, options.refreshMs)
+      presenceTimer = setInterval(() => {
+        flushPresence().catch((error: unknown) => log.error({ err: error }, 'cannot record presence'))
+      }, options.pollIntervalMs)
+      refreshTimer.unref()
+      presenceTimer.unref()
+    },
+
+    async stop (): Promise<void> {
+      clearInterval(refreshTimer)
+      clearInterval(presenceTimer)
+      await flushPresence().catch(() => undefined)
+      await running?.catch(() => undefined)
+    },
+
+    refresh,
+    flushPresence,
+
+    /** Messages after `cursor`, as thread-frame HTML, or null when there is nothing new. */
+    messagesAfter (cursor: number): Delivery | null {
+      if (lastId <= cursor) return null
+      let low = 0
+      let high = cached.length
+      while (low < high) {
+        const middle = (low + high) >>> 1
+        if ((cached[middle] as CachedMessage).id <= cursor) low = middle + 1
+        else high = middle
+      }
+      if (low === cached.length) return null
+      let html = ''
+      for (let i = low; i < cached.length; i++) html += (cached[i] as CachedMessage).html
+      return { html, cursor: lastId }
+    },
+
+    /** The newest MessageID this process has seen: where a newcomer's delivery starts. */
+    get lastId (): number { return lastId },
+
+    /** Records a poll; the participant's LastUpdate is written with the next batch. */
+    markPresent (userId: number): void {
+      present.add(userId)
+    },
+
+    /** Learned from the database (logout, garbage collection) or from this process's own logout. */
+    markGone (userId: number): void {
+      gone.set(userId, performance.now())
+      present.delete(userId)
+    },
+
+    isGone (userId: number): boolean {
+      return gone.has(userId)
+    },
+
+    /** False while the last attempt to reach the database failed. */
+    get healthy (): boolean { return healthy && loaded }
+  }
+}
+
+export type Room = ReturnType<typeof createRoom>

@@ -1,0 +1,81 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyPluginAsync } from 'fastify'
+import { leaveChat, postDone, postRefused } from '../../views/worker-frames.js'
+import { MAX_MESSAGE_LENGTH, prepareMessage } from '../message-text.js'
+import { sendPage, single } from '../http.js'
+import type { Services } from '../services.js'
+import { participantOf } from '../session.js'
+
+/** What the sender reads in their own chat window when a message is not stored. */
+export const POST_NOTICES: Record<string, string> = {
+  empty: 'Type a message before pressing Send.',
+  'too-long': `Messages may be at most ${MAX_MESSAGE_LENGTH} characters long.`,
+  flood: 'You are sending messages too fast. Wait a few seconds, then send again.',
+  duplicate: 'You just sent that message.',
+  failed: 'Your message could not be sent: the chat server is having trouble. Please send it again in a moment.',
+  forged: 'This chat window is out of date and your message was not sent. Please reload the page.'
+}
+
+export const SESSION_ENDED_URL = './login.php?logout=true&reason=expired'
+
+function sameToken (expected: string, given: string): boolean {
+  const a = Buffer.from(expected)
+  const b = Buffer.from(given)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  const { messages, users, sessions, room, config } = services
+  const { limits, timings } = config
+
+  app.get('/post.php', async (request, reply) => {
+    const notice = single(request.query, 'notice')
+    if (notice === 'expired') return sendPage(reply, leaveChat(SESSION_ENDED_URL))
+    const text = notice === undefined ? undefined : POST_NOTICES[notice]
+    return sendPage(reply, text === undefined ? postDone() : postRefused(text))
+  })
+
+  app.post('/post.php', async (request, reply) => {
+    const participant = participantOf(request)
+    if (participant === null) return sendPage(reply, leaveChat(SESSION_ENDED_URL), 403)
+
+    const raw = single(request.body, 'message')
+    const token = single(request.body, 'token')
+    if (raw === undefined) return sendPage(reply, postRefused('No message was sent.'), 400)
+    // A form on another site can post here with this browser's cookie; it can't read the token.
+    if (token === undefined || !sameToken(participant.token, token)) {
+      return sendPage(reply, postRefused(POST_NOTICES.forged as string), 403)
+    }
+    // Refusals redirect like successes (POST-redirect-GET), so they add no history entries either.
+    const refuse = async (code: string) => await reply.redirect(`post.php?notice=${code}`, 302)
+    if (room.isGone(participant.userId)) return await refuse('expired')
+
+    const message = prepareMessage(raw)
+    if (!message.ok) return await refuse(message.reason)
+
+    try {
+      const history = await messages.postingHistory(participant.userId, limits.burstWindowMs, limits.sustainedWindowMs)
+      if (history.lastText === message.text) return await refuse('duplicate')
+      if (history.inBurstWindow >= limits.burstCount || history.inSustainedWindow >= limits.sustainedCount) {
+        return await refuse('flood')
+      }
+
+      await messages.collectOld(timings.messageLifetimeMs)
+      await users.collectIdle(timings.messageLifetimeMs)
+      await sessions.collectExpired()
+
+      const id = await messages.post(participant.userId, message.text)
+      if (id === null) {
+        // Collected for idleness: the original let them post into the void.
+        room.markGone(participant.userId)
+        return await refuse('expired')
+      }
+      // The sender's own next poll (on this process) sees the message without waiting for the timer.
+      await room.refresh().catch(() => undefined)
+    } catch (error) {
+      request.log.error({ err: error }, 'cannot store a message')
+      return await refuse('failed')
+    }
+    return await reply.redirect('post.php', 302)
+  })
+}

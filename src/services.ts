@@ -1,0 +1,48 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from './config.js'
+import { createMessagesRepository } from './db/messages.js'
+import { createDatabase } from './db/pool.js'
+import { createSessionsRepository } from './db/sessions.js'
+import { createUsersRepository } from './db/users.js'
+import { createLoginThrottle } from './login-throttle.js'
+import { createRoom } from './room.js'
+import { createSessionStore } from './session-store.js'
+import { renderMessage } from '../views/worker-frames.js'
+
+/** Everything the routes share, built once per app from the validated config. */
+export function createServices (config: Config, log: FastifyBaseLogger) {
+  const { timings, limits } = config
+  const db = createDatabase({
+    url: config.databaseUrl,
+    connections: limits.dbConnections,
+    queueLimit: limits.dbQueueLimit,
+    queryTimeoutMs: limits.dbQueryTimeoutMs
+  })
+  const users = createUsersRepository(db)
+  const messages = createMessagesRepository(db)
+  const sessions = createSessionsRepository(db)
+  const sessionCacheMs = 60_000
+  const sessionStore = createSessionStore(sessions, {
+    lifetimeMs: timings.sessionLifetimeMs,
+    cacheMs: sessionCacheMs,
+    cacheSize: 100_000
+  })
+  const room = createRoom({
+    db,
+    messages,
+    users,
+    renderMessage,
+    onDatabaseReset: () => sessionStore.clearCache(),
+    log
+  }, {
+    pollIntervalMs: timings.pollIntervalMs,
+    refreshMs: timings.roomRefreshMs,
+    retentionMs: timings.messageLifetimeMs + 30_000,
+    goneMemoryMs: sessionCacheMs * 2
+  })
+  const loginThrottle = createLoginThrottle({ limit: limits.loginFailures, windowMs: limits.loginFailureWindowMs })
+
+  return { config, db, users, messages, sessions, sessionStore, room, loginThrottle }
+}
+
+export type Services = ReturnType<typeof createServices>

@@ -1,0 +1,36 @@
+import type { FastifyRequest } from 'fastify'
+import type { Config } from './config.js'
+
+declare module 'fastify' {
+  interface Session {
+    userId?: number
+    handle?: string
+    /** Anti-forgery token of the chat form (post.php checks it). */
+    token?: string
+    /** The newest MessageID at login: this participant receives what comes after it. */
+    joinCursor?: number
+  }
+}
+
+export interface Participant {
+  userId: number
+  handle: string
+  token: string
+  joinCursor: number
+}
+
+/** The participant this request's session belongs to, or null when not logged in. */
+export function participantOf (request: FastifyRequest): Participant | null {
+  const session = request.session
+  if (session === null || session === undefined) return null
+  const { userId, handle, token, joinCursor } = session
+  if (typeof userId !== 'number' || typeof handle !== 'string' || typeof token !== 'string' || typeof joinCursor !== 'number') {
+    return null
+  }
+  return { userId, handle, token, joinCursor }
+}
+
+/** `__Host-` binds a Secure cookie to this host and path "/", so a sibling subdomain can't plant one. */
+export function sessionCookieName (config: Pick<Config, 'cookieSecure'>): string {
+  return config.cookieSecure ? '__Host-jenchat' : 'jenchat'
+}

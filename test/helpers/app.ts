@@ -1,0 +1,105 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { createTestDatabase, type TestDatabase } from './database.js'
+
+export { createTestDatabase, type TestDatabase }
+
+export const TEST_SECRET = 'a-test-secret-that-is-at-least-32-chars-long'
+
+export function testConfig (databaseUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ DATABASE_URL: databaseUrl, SESSION_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env })
+}
+
+/** A fresh app on the given database, not listening (drive it with inject). */
+export async function buildTestApp (databaseUrl: string, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  return await buildApp(testConfig(databaseUrl, env))
+}
+
+export interface TestServer {
+  baseUrl: string
+  app: FastifyInstance
+  close(): Promise<void>
+}
+
+/** A fresh app listening on 127.0.0.1 on a free port, for browsers and load generators. */
+export async function startTestServer (options: { databaseUrl: string, env?: Record<string, string> }): Promise<TestServer> {
+  const app = await buildTestApp(options.databaseUrl, options.env)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no TCP address')
+  return {
+    baseUrl: `http://127.0.0.1:${address.port}`,
+    app,
+    close: async () => { await app.close() }
+  }
+}
+
+/** One browser's worth of state for inject(): a cookie jar and the chat form's token. */
+export class Person {
+  cookie = ''
+  token = ''
+  cursorUrl = '/thread.php'
+
+  constructor (readonly app: FastifyInstance, readonly handle: string) {}
+
+  private remember (response: LightMyRequestResponse): void {
+    for (const cookie of response.cookies) {
+      if (cookie.name !== 'jenchat' && cookie.name !== '__Host-jenchat') continue
+      const expired = cookie.expires !== undefined && (cookie.expires as Date).getTime() <= Date.now()
+      this.cookie = expired || cookie.value === '' ? '' : `${cookie.name}=${cookie.value}`
+    }
+  }
+
+  async request (method: 'GET' | 'POST', url: string, form?: Record<string, string>): Promise<LightMyRequestResponse> {
+    const headers: Record<string, string> = {}
+    if (this.cookie !== '') headers.cookie = this.cookie
+    let payload: string | undefined
+    if (form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded'
+      payload = new URLSearchParams(form).toString()
+    }
+    const response = await this.app.inject({ method, url, headers, payload })
+    this.remember(response)
+    return response
+  }
+
+  /** Logs in through the form and opens the chat page, as a browser would. */
+  async join (): Promise<void> {
+    const login = await this.request('POST', '/login.php', { who: this.handle })
+    if (login.statusCode !== 302) throw new Error(`login of ${this.handle} failed: ${login.statusCode} ${login.body}`)
+    const chat = await this.request('GET', '/chat.php')
+    if (chat.statusCode !== 200) throw new Error(`chat.php for ${this.handle}: ${chat.statusCode}`)
+    const token = /name="token" value="([^"]+)"/.exec(chat.body)
+    if (token === null) throw new Error('no token on the chat page')
+    this.token = token[1] as string
+    this.cursorUrl = '/thread.php'
+  }
+
+  async say (message: string): Promise<LightMyRequestResponse> {
+    return await this.request('POST', '/post.php', { message, token: this.token })
+  }
+
+  /** One poll, following the frame's script to the next URL; returns the message texts received. */
+  async poll (): Promise<Array<{ name: string, text: string }>> {
+    const response = await this.request('GET', this.cursorUrl)
+    if (response.statusCode !== 200) throw new Error(`poll of ${this.handle}: ${response.statusCode} ${response.body}`)
+    const next = /var u="([^"]+)"/.exec(response.body)
+    if (next !== null) this.cursorUrl = '/' + (next[1] as string)
+    return parseMessages(response.body)
+  }
+}
+
+export function decodeEntities (text: string): string {
+  return text.replace(/&(lt|gt|quot|#39|amp);/g, (_m, name: string) =>
+    ({ lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' })[name] as string)
+}
+
+/** The messages of a thread.php answer, names and texts unescaped. */
+export function parseMessages (body: string): Array<{ name: string, text: string }> {
+  const out: Array<{ name: string, text: string }> = []
+  for (const match of body.matchAll(/<div><strong>(.*?): <\/strong>(.*?)<\/div>/g)) {
+    out.push({ name: decodeEntities(match[1] as string), text: decodeEntities(match[2] as string) })
+  }
+  return out
+}

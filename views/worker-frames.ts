@@ -1,0 +1,66 @@
+import type { StoredMessage } from '../src/db/messages.js'
+import { escapeHtml, jsString } from './html.js'
+import { DOCTYPE } from './layout.js'
+
+/*
+ * The hidden worker frames, thread.php and post.php. Each response is a minimal valid XHTML 1.0
+ * Transitional document whose ES3 script talks to the chat page (its parent). The thread frame is
+ * fetched once a second by every participant, so its empty answer is kept to a few hundred bytes.
+ */
+
+const OPEN = DOCTYPE + '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>poll</title></head><body>'
+const CLOSE = '</body></html>'
+
+function frame (body: string, script: string): string {
+  return OPEN + body + '<script type="text/javascript">' + script + '</script>' + CLOSE
+}
+
+/** One message as the original rendered it: `<div><strong>NAME: </strong>MESSAGE</div>`. */
+export function renderMessage (message: Pick<StoredMessage, 'name' | 'text'>): string {
+  return '<div><strong>' + escapeHtml(message.name) + ': </strong>' + escapeHtml(message.text) + '</div>'
+}
+
+function reloadAfter (delayMs: number): string {
+  return 'setTimeout("location.reload()",' + delayMs + ')'
+}
+
+/** Nothing new: poll the same URL again. */
+export function emptyPoll (pollIntervalMs: number): string {
+  return frame('', reloadAfter(pollIntervalMs))
+}
+
+/**
+ * New messages, and the cursor to poll from next. Should handing them to the chat page fail, the
+ * frame polls its current URL again (the old cursor), so nothing is lost and the loop never dies.
+ */
+export function messagesPoll (messagesHtml: string, cursor: number, pollIntervalMs: number): string {
+  return frame(
+    '<div id="contents">' + messagesHtml + '</div>',
+    'var u="thread.php?c=' + cursor + '";' +
+    'try{parent.insertMessages(document.getElementById("contents").innerHTML)}catch(e){u=location.href}' +
+    'setTimeout("location.replace(u)",' + pollIntervalMs + ')'
+  )
+}
+
+/** The poll could not be answered now (e.g. the database is away): try again later. */
+export function retryPoll (delayMs: number): string {
+  return frame('<p>The chat server is busy. Retrying.</p>', reloadAfter(delayMs))
+}
+
+/** Sends the whole chat window (not just this frame) to `url`, e.g. the login page. */
+export function leaveChat (url: string): string {
+  return frame(
+    '<p>Your chat session has ended. <a href="' + escapeHtml(url) + '" target="_top">Join the chat again</a>.</p>',
+    'top.location.replace(' + jsString(url).value + ')'
+  )
+}
+
+/** post.php after a message was stored, and on the chat page's first load: clear and focus the box. */
+export function postDone (): string {
+  return frame('', 'if(parent.resetForm)parent.resetForm()')
+}
+
+/** post.php when the message was refused: tell the sender in their chat window, keep their text. */
+export function postRefused (notice: string): string {
+  return frame('', 'if(parent.showNotice)parent.showNotice(' + jsString(notice).value + ')')
+}
