@@ -11,9 +11,16 @@ import { loginRoutes } from './routes/login.js'
 import { pageRoutes } from './routes/pages.js'
 import { postRoutes } from './routes/post.js'
 import { threadRoutes } from './routes/thread.js'
-import { createServices } from './services.js'
+import { createServices, type Services } from './services.js'
 import { sessionCookieName } from './session.js'
 import { retryPoll } from '../views/worker-frames.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's shared services (database, room, repositories); tests look behind the pages with it. */
+    jenchat: Services
+  }
+}
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
@@ -36,6 +43,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   const services = createServices(config, app.log)
+  app.decorate('jenchat', services)
   app.addHook('onClose', async () => {
     await services.room.stop()
     await services.db.close()

@@ -41,7 +41,8 @@ export class Person {
   token = ''
   cursorUrl = '/thread.php'
 
-  constructor (readonly app: FastifyInstance, readonly handle: string) {}
+  /** The app (process) this person's browser talks to; switch it to act through another process. */
+  constructor (public app: FastifyInstance, readonly handle: string) {}
 
   private remember (response: LightMyRequestResponse): void {
     for (const cookie of response.cookies) {

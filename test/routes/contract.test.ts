@@ -1,0 +1,243 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { buildTestApp, createTestDatabase, parseMessages, Person, type TestDatabase } from '../helpers/app.js'
+
+const NO_CACHE = {
+  expires: 'Thu, 19 Nov 1981 08:52:00 GMT',
+  'cache-control': 'no-store, no-cache, must-revalidate',
+  pragma: 'no-cache'
+}
+const XHTML_DOCTYPE = '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">'
+
+let database: TestDatabase
+let app: FastifyInstance
+
+beforeAll(async () => { database = await createTestDatabase() })
+afterAll(async () => { await database.drop() })
+beforeEach(async () => { app = await buildTestApp(database.url) })
+afterEach(async () => {
+  await app.close()
+  await database.query('DELETE FROM jenChat_Messages')
+  await database.query('DELETE FROM jenChat_Users')
+  await database.query('DELETE FROM jenChat_Sessions')
+})
+
+describe('GET /', () => {
+  it('leads to the login page', async () => {
+    const response = await app.inject('/')
+    expect(response.statusCode).toBe(302)
+    expect(response.headers.location).toBe('./login.php')
+  })
+})
+
+describe('login.php', () => {
+  it('GET shows the form of the original, never cached', async () => {
+    const response = await app.inject('/login.php')
+    expect(response.statusCode).toBe(200)
+    expect(response.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(response.headers).toMatchObject(NO_CACHE)
+    expect(response.body.startsWith(XHTML_DOCTYPE)).toBe(true)
+    expect(response.body).toContain('<form method="post" action="./login.php">')
+    expect(response.body).toMatch(/<input type="text" id="who" name="who" maxlength="20" value="" \/>/)
+    expect(response.body).toContain('value="Join Chat"')
+    expect(response.body).not.toContain('class="error"')
+  })
+
+  it('POST with a free handle creates the participant and the session, then goes to chat.php', async () => {
+    const response = await app.inject({ method: 'POST', url: '/login.php', payload: 'who=alice', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    expect(response.statusCode).toBe(302)
+    expect(response.headers.location).toBe('./chat.php')
+    expect(response.headers).toMatchObject(NO_CACHE)
+    const cookie = response.cookies.find((c) => c.name === 'jenchat')
+    expect(cookie).toBeDefined()
+    expect(cookie?.httpOnly).toBe(true)
+    expect(cookie?.sameSite).toBe('Lax')
+    expect(cookie?.secure).toBeUndefined()
+    expect(cookie?.path).toBe('/')
+    const users = await database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
+    expect(users.map((u) => u.UserName)).toEqual(['alice'])
+    const sessions = await database.query<Array<{ SessionID: string }>>('SELECT SessionID FROM jenChat_Sessions')
+    expect(sessions).toHaveLength(1)
+    expect(cookie?.value.startsWith((sessions[0] as { SessionID: string }).SessionID + '.')).toBe(true)
+  })
+
+  it('?logout=true removes the participant, ends the session, expires the cookie and goes to login.php', async () => {
+    const alice = new Person(app, 'alice')
+    await alice.join()
+    const cookie = alice.cookie
+    const response = await alice.request('GET', '/login.php?logout=true')
+    expect(response.statusCode).toBe(302)
+    expect(response.headers.location).toBe('./login.php')
+    expect(response.headers['set-cookie']).toMatch(/^jenchat=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970/)
+    expect(await database.query('SELECT * FROM jenChat_Users')).toEqual([])
+    expect(await database.query('SELECT * FROM jenChat_Sessions')).toEqual([])
+    // The ended session can't be replayed.
+    const replay = await app.inject({ url: '/chat.php', headers: { cookie } })
+    expect(replay.statusCode).toBe(302)
+    expect(replay.headers.location).toBe('./login.php')
+  })
+
+  it('?logout=true without a session just goes to the login page', async () => {
+    const response = await app.inject('/login.php?logout=true')
+    expect(response.statusCode).toBe(302)
+    expect(response.headers.location).toBe('./login.php')
+  })
+})
+
+describe('chat.php', () => {
+  it('without a session goes to the login page', async () => {
+    const response = await app.inject('/chat.php')
+    expect(response.statusCode).toBe(302)
+    expect(response.headers.location).toBe('./login.php')
+  })
+
+  it('after more than 5 s without a poll goes to logout', async () => {
+    const alice = new Person(app, 'alice')
+    await alice.join()
+    await database.query('UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 6 SECOND')
+    const response = await alice.request('GET', '/chat.php')
+    expect(response.statusCode).toBe(302)
+    expect(response.headers.location).toBe('./login.php?logout=true')
+  })
+
+  it('shows the page of the original: frames, form, script', async () => {
+    const alice = new Person(app, 'alice')
+    await alice.join()
+    const response = await alice.request('GET', '/chat.php')
+    expect(response.statusCode).toBe(200)
+    expect(response.headers).toMatchObject(NO_CACHE)
+    const body = response.body
+    expect(body.startsWith(XHTML_DOCTYPE)).toBe(true)
+    expect(body).toContain('<a href="login.php?logout=true">Logout</a>')
+    expect(body).toContain('<iframe id="chatContents" name="chatContents" src="contents.html"></iframe>')
+    expect(body).toContain('<form target="post" method="post" action="post.php">')
+    expect(body).toContain('<input type="text" name="message" id="message" maxlength="255" />')
+    expect(body).toContain('<input type="submit" value="Send" class="submit" />')
+    expect(body).toContain('<iframe id="post" name="post" src="post.php"\n  style="width: 0px; height: 0px; border: 0px;"></iframe>')
+    expect(body).toContain('<iframe id="thread" name="thread" src="thread.php"\n  style="width: 0px; height: 0px; border: 0px;"></iframe>')
+    expect(body).toContain('window.onload = chat_init;')
+    expect(body).toContain('window.frames["chatContents"]')
+    expect(body).toContain('chatContents.contentWindow')
+    expect(body).toContain('cWindow.contentDocument')
+    expect(body).toContain('function insertMessages(content)')
+    expect(body).toContain('function resetForm()')
+    expect(body).toMatch(/<input type="hidden" name="token" value="[A-Za-z0-9_-]{24}" \/>/)
+  })
+})
+
+describe('post.php', () => {
+  it('GET is the tiny page that resets the form', async () => {
+    const response = await app.inject('/post.php')
+    expect(response.statusCode).toBe(200)
+    expect(response.headers).toMatchObject(NO_CACHE)
+    expect(response.body).toContain('<script type="text/javascript">if(parent.resetForm)parent.resetForm()</script>')
+  })
+
+  it('POST stores the message with tags stripped and redirects to post.php', async () => {
+    const alice = new Person(app, 'alice')
+    await alice.join()
+    const response = await alice.say('hello <b>bold</b> &amp; "quoted" <script>x</script>world')
+    expect(response.statusCode).toBe(302)
+    expect(response.headers.location).toBe('post.php')
+    expect(response.headers).toMatchObject(NO_CACHE)
+    const rows = await database.query<Array<{ Message: string, UserName: string }>>('SELECT Message, UserName FROM jenChat_Messages')
+    expect(rows).toEqual([{ Message: 'hello bold &amp; "quoted" xworld', UserName: 'alice' }])
+  })
+
+  it('POST collects messages older than 30 s and participants idle for 30 s', async () => {
+    const alice = new Person(app, 'alice')
+    const idle = new Person(app, 'idle')
+    await alice.join()
+    await idle.join()
+    await alice.say('old')
+    await database.query("UPDATE jenChat_Messages SET Posted = NOW(3) - INTERVAL 31 SECOND WHERE Message = 'old'")
+    await database.query("UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 31 SECOND WHERE UserName = 'idle'")
+    await alice.say('new')
+    const messages = await database.query<Array<{ Message: string }>>('SELECT Message FROM jenChat_Messages')
+    expect(messages.map((m) => m.Message)).toEqual(['new'])
+    const users = await database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
+    expect(users.map((u) => u.UserName)).toEqual(['alice'])
+  })
+})
+
+describe('thread.php', () => {
+  it('answers an empty poll with a page that reloads itself in 1 s, with the nocache headers', async () => {
+    const alice = new Person(app, 'alice')
+    await alice.join()
+    const response = await alice.request('GET', '/thread.php')
+    expect(response.statusCode).toBe(200)
+    expect(response.headers).toMatchObject(NO_CACHE)
+    expect(response.headers['set-cookie']).toBeUndefined()
+    expect(response.body).toBe(XHTML_DOCTYPE +
+      '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>poll</title></head><body>' +
+      '<script type="text/javascript">setTimeout("location.reload()",1000)</script></body></html>')
+  })
+
+  it('returns the messages since the last poll, escaped, oldest first, in the original markup', async () => {
+    const alice = new Person(app, 'alice')
+    const bob = new Person(app, 'bob')
+    await alice.join()
+    await bob.join()
+    await alice.say('1 < 2 & "three" \'four\'')
+    await bob.say('second')
+    const response = await alice.request('GET', '/thread.php')
+    expect(response.body).toContain('<div id="contents"><div><strong>alice: </strong>1 &lt; 2 &amp; &quot;three&quot; &#39;four&#39;</div>' +
+      '<div><strong>bob: </strong>second</div></div>')
+    expect(response.body).toContain('parent.insertMessages(document.getElementById("contents").innerHTML)')
+    expect(response.body).toMatch(/var u="thread\.php\?c=\d+";/)
+    expect(response.body).toContain('setTimeout("location.replace(u)",1000)')
+  })
+
+  it('marks the participant as present', async () => {
+    const alice = new Person(app, 'alice')
+    await alice.join()
+    await database.query('UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 20 SECOND')
+    await alice.poll()
+    await app.jenchat.room.flushPresence()
+    const rows = await database.query<Array<{ idle: number }>>('SELECT TIMESTAMPDIFF(SECOND, LastUpdate, NOW(3)) AS idle FROM jenChat_Users')
+    expect(Number(rows[0]?.idle)).toBeLessThan(2)
+  })
+
+  it('without a session sends the whole window to the login page', async () => {
+    const response = await app.inject('/thread.php')
+    expect(response.statusCode).toBe(403)
+    expect(response.headers).toMatchObject(NO_CACHE)
+    expect(response.body).toContain('top.location.replace("./login.php?reason=expired")')
+  })
+
+  it('does not write the session or send Set-Cookie on a poll', async () => {
+    const alice = new Person(app, 'alice')
+    await alice.join()
+    const before = await database.query<Array<{ Data: string, Expires: number }>>('SELECT Data, Expires FROM jenChat_Sessions')
+    for (let i = 0; i < 3; i++) {
+      const response = await alice.request('GET', alice.cursorUrl)
+      expect(response.headers['set-cookie']).toBeUndefined()
+    }
+    expect(await database.query('SELECT Data, Expires FROM jenChat_Sessions')).toEqual(before)
+  })
+})
+
+describe('contents.html', () => {
+  it('is the static page with the empty contents div', async () => {
+    const response = await app.inject('/contents.html')
+    expect(response.statusCode).toBe(200)
+    expect(response.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(response.body).toContain('<div id="contents"></div>')
+  })
+})
+
+describe('a conversation', () => {
+  it('reaches the other participant', async () => {
+    const alice = new Person(app, 'alice')
+    const bob = new Person(app, 'bob')
+    await alice.join()
+    await bob.join()
+    await alice.say('hi bob')
+    expect(await bob.poll()).toEqual([{ name: 'alice', text: 'hi bob' }])
+    await bob.say('hi alice')
+    expect(await alice.poll()).toEqual([{ name: 'alice', text: 'hi bob' }, { name: 'bob', text: 'hi alice' }])
+    expect(await alice.poll()).toEqual([])
+    expect(await bob.poll()).toEqual([{ name: 'bob', text: 'hi alice' }])
+    expect(parseMessages('')).toEqual([])
+  })
+})
