@@ -34,8 +34,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: BODY_LIMIT,
-    // Slow or stuck clients: a request must arrive within 10 s, an idle keep-alive socket closes.
-    requestTimeout: 10_000,
+    // Slow or stuck clients: a whole request must arrive within REQUEST_TIMEOUT_MS (checked every
+    // second, not Node's default 30 s), and an idle keep-alive socket is closed.
+    requestTimeout: config.limits.requestTimeoutMs,
+    http: { headersTimeout: config.limits.requestTimeoutMs, connectionsCheckingInterval: 1000 },
     connectionTimeout: 120_000,
     keepAliveTimeout: 75_000,
     trustProxy: config.trustProxy,

@@ -47,6 +47,8 @@ export interface Limits {
   readonly dbQueueLimit: number
   /** A query that takes longer than this fails (the request answers instead of hanging). */
   readonly dbQueryTimeoutMs: number
+  /** A client must deliver its whole request (headers and body) within this time (slow clients). */
+  readonly requestTimeoutMs: number
 }
 
 export class ConfigError extends Error {
@@ -144,7 +146,8 @@ export function loadConfig (env: Env = process.env): Config {
     loginFailureWindowMs: int('LOGIN_FAILURE_WINDOW_MS', 60_000, 1000, 3_600_000),
     dbConnections: int('DB_CONNECTIONS', 10, 1, 1000),
     dbQueueLimit: int('DB_QUEUE_LIMIT', 500, 1, 100_000),
-    dbQueryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000)
+    dbQueryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 10_000, 1000, 600_000)
   }
   if (limits.sustainedWindowMs > timings.messageLifetimeMs) {
     // Flood control counts stored messages, and messages only live this long.

@@ -64,3 +64,12 @@ export function createDatabase (options: DatabaseOptions) {
 }
 
 export type Database = ReturnType<typeof createDatabase>
+
+/**
+ * A MEMORY table reached max_heap_table_size (MEMORY tables never spill to disk). Garbage
+ * collection frees rows as messages and idle participants age out, so the condition passes.
+ */
+export function isTableFull (error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code
+  return code === 'ER_RECORD_FILE_FULL'
+}

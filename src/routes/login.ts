@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { loginPage } from '../../views/login.js'
+import { isTableFull } from '../db/pool.js'
 import { sendPage, single } from '../http.js'
 import type { Services } from '../services.js'
 import { participantOf, sessionCookieName } from '../session.js'
@@ -13,6 +14,7 @@ export const LOGIN_ERRORS = {
   invalid: 'Handles may only contain letters, numbers, hyphens and dashes.',
   empty: 'You must enter a handle (screen name) to enter the chat room.',
   tooLong: `Handles may be at most ${MAX_HANDLE_LENGTH} characters long.`,
+  full: 'The chat room is full right now. Please try again in half a minute.',
   throttled: 'Too many refused attempts from your address. Please wait a minute and try again.'
 } as const
 
@@ -50,11 +52,13 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     const who = raw.trim()
     const address = request.ip
 
-    if (loginThrottle.isBlocked(address)) {
-      return sendPage(reply.header('retry-after', Math.ceil(config.limits.loginFailureWindowMs / 1000)),
-        loginPage({ who, error: LOGIN_ERRORS.throttled }), 429)
-    }
+    // Only refusals are limited, and a blocked address still gets in with a valid free handle:
+    // a whole classroom joins at once from one NAT address, and one pupil's typos mustn't lock it out.
     const refuse = (error: string, status: number): FastifyReply => {
+      if (loginThrottle.isBlocked(address)) {
+        return sendPage(reply.header('retry-after', Math.ceil(config.limits.loginFailureWindowMs / 1000)),
+          loginPage({ who, error: LOGIN_ERRORS.throttled }), 429)
+      }
       loginThrottle.recordFailure(address)
       return sendPage(reply, loginPage({ who, error }), status)
     }
@@ -65,7 +69,14 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
 
     // Read before the participant exists: everything posted from now on reaches them.
     const joinCursor = await messages.lastId()
-    const userId = await users.claimHandle(who, config.timings.presenceWindowMs)
+    let userId: number | null
+    try {
+      userId = await users.claimHandle(who, config.timings.presenceWindowMs)
+    } catch (error) {
+      if (!isTableFull(error)) throw error
+      request.log.warn('jenChat_Users is full (max_heap_table_size)')
+      return sendPage(reply.header('retry-after', 30), loginPage({ who, error: LOGIN_ERRORS.full }), 503)
+    }
     if (userId === null) return refuse(LOGIN_ERRORS.taken, 409)
 
     // A second login from the same browser replaces its previous participant.
@@ -81,7 +92,16 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     session.token = randomBytes(18).toString('base64url')
     session.joinCursor = joinCursor
     // A new session id at login (no fixation); regenerate() removes the old one from the store.
-    await session.regenerate(['userId', 'handle', 'token', 'joinCursor'])
+    try {
+      await session.regenerate(['userId', 'handle', 'token', 'joinCursor'])
+    } catch (error) {
+      await users.remove(userId).catch(() => undefined)
+      // Drop the half-made session so that onSend doesn't try to save it again.
+      await request.session?.destroy().catch(() => undefined)
+      if (!isTableFull(error)) throw error
+      request.log.warn('jenChat_Sessions is full (max_heap_table_size)')
+      return sendPage(reply.header('retry-after', 30), loginPage({ who, error: LOGIN_ERRORS.full }), 503)
+    }
     return await reply.redirect('./chat.php', 302)
   })
 }

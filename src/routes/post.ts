@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
 import { leaveChat, postDone, postRefused } from '../../views/worker-frames.js'
+import { isTableFull } from '../db/pool.js'
 import { MAX_MESSAGE_LENGTH, prepareMessage } from '../message-text.js'
 import { sendPage, single } from '../http.js'
 import type { Services } from '../services.js'
@@ -12,6 +13,7 @@ export const POST_NOTICES: Record<string, string> = {
   'too-long': `Messages may be at most ${MAX_MESSAGE_LENGTH} characters long.`,
   flood: 'You are sending messages too fast. Wait a few seconds, then send again.',
   duplicate: 'You just sent that message.',
+  full: 'The chat is full right now (too many recent messages). Wait a few seconds, then send again.',
   failed: 'Your message could not be sent: the chat server is having trouble. Please send it again in a moment.',
   forged: 'This chat window is out of date and your message was not sent. Please reload the page.'
 }
@@ -73,6 +75,10 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
       // The sender's own next poll (on this process) sees the message without waiting for the timer.
       await room.refresh().catch(() => undefined)
     } catch (error) {
+      if (isTableFull(error)) {
+        request.log.warn('jenChat_Messages is full (max_heap_table_size); refusing posts until garbage collection frees rows')
+        return await refuse('full')
+      }
       request.log.error({ err: error }, 'cannot store a message')
       return await refuse('failed')
     }
