@@ -35,3 +35,12 @@ CREATE TABLE IF NOT EXISTS jenChat_Sessions (
   PRIMARY KEY (SessionID),
   KEY jenChat_Sessions_Expires (Expires) USING BTREE
 ) ENGINE=MEMORY;
+
+-- One row with a random token, written by the first process to find the table empty. MEMORY
+-- tables lose their rows when the database restarts (and AUTO_INCREMENT starts again at 1); a
+-- process that finds a token other than the one it knew drops its cached messages and sessions.
+CREATE TABLE IF NOT EXISTS jenChat_Epoch (
+  EpochID tinyint unsigned NOT NULL,
+  Token char(22) CHARACTER SET ascii NOT NULL,
+  PRIMARY KEY (EpochID)
+) ENGINE=MEMORY;

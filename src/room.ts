@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { EpochRepository } from './db/epoch.js'
 import type { MessagesRepository, StoredMessage } from './db/messages.js'
 import type { Database } from './db/pool.js'
 import type { UsersRepository } from './db/users.js'
@@ -25,8 +26,6 @@ export interface Delivery {
   cursor: number
 }
 
-const BOOT_TOLERANCE_MS = 5000
-
 /**
  * This process's view of the chat room, shared by all of its polls.
  *
@@ -39,6 +38,7 @@ const BOOT_TOLERANCE_MS = 5000
 export function createRoom (
   deps: {
     db: Database
+    epochs: EpochRepository
     messages: MessagesRepository
     users: UsersRepository
     renderMessage: (message: StoredMessage) => string
@@ -47,7 +47,7 @@ export function createRoom (
   },
   options: RoomOptions
 ) {
-  const { db, messages, users, renderMessage, log } = deps
+  const { db, epochs, messages, users, renderMessage, log } = deps
   const cached: CachedMessage[] = []
   let lastId = 0
   let loaded = false
@@ -56,34 +56,32 @@ export function createRoom (
   const present = new Set<number>()
   const gone = new Map<number, number>()
 
-  let bootedAt: number | undefined
-  let bootCheckDue = true
-  db.onConnection(() => { bootCheckDue = true })
+  let epoch: string | undefined
+  let epochCheckDue = true
+  db.onConnection(() => { epochCheckDue = true })
 
   /**
    * MEMORY tables are empty after a database restart and AUTO_INCREMENT starts again at 1, so every
-   * cursor and cached id of this process would be wrong. A new connection is the moment to ask the
-   * server how long it has been up.
+   * cursor and cached id of this process would be wrong. A new connection is the moment to look.
    */
-  async function checkBoot (): Promise<void> {
-    if (!bootCheckDue) return
-    bootCheckDue = false
-    const rows = await db.rows<import('mysql2/promise').RowDataPacket & { Value: string }>("SHOW GLOBAL STATUS LIKE 'Uptime'")
-    const booted = Date.now() - Number(rows[0]?.Value ?? 0) * 1000
-    if (bootedAt !== undefined && Math.abs(booted - bootedAt) > BOOT_TOLERANCE_MS) {
-      log.warn('the database restarted: its MEMORY tables are empty; forgetting cached messages and sessions')
+  async function checkEpoch (): Promise<void> {
+    if (!epochCheckDue) return
+    epochCheckDue = false
+    const current = await epochs.current()
+    if (epoch !== undefined && current !== epoch) {
+      log.warn('the database lost its MEMORY tables (restart?): forgetting cached messages and sessions')
       cached.length = 0
       lastId = 0
       present.clear()
       gone.clear()
       deps.onDatabaseReset()
     }
-    bootedAt = booted
+    epoch = current
   }
 
   async function fetchNewMessages (): Promise<void> {
     try {
-      await checkBoot()
+      await checkEpoch()
       const fresh = await messages.after(lastId)
       const now = performance.now()
       for (const message of fresh) {
@@ -97,7 +95,7 @@ export function createRoom (
       if (!healthy) log.info('database reachable again')
       healthy = true
     } catch (error) {
-      bootCheckDue = true
+      epochCheckDue = true
       if (healthy) log.error({ err: error }, 'cannot fetch messages from the database')
       healthy = false
       throw error

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
+import { createEpochRepository } from './db/epoch.js'
 import { createMessagesRepository } from './db/messages.js'
 import { createDatabase } from './db/pool.js'
 import { createSessionsRepository } from './db/sessions.js'
@@ -29,6 +30,7 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
   })
   const room = createRoom({
     db,
+    epochs: createEpochRepository(db),
     messages,
     users,
     renderMessage,

@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, createTestDatabase, Person } from '../helpers/app.js'
+import { createPrivateMariaDb, type PrivateMariaDb } from '../helpers/private-mariadb.js'
+
+describe('the database restarts (MEMORY tables empty, AUTO_INCREMENT back at 1)', () => {
+  let database: PrivateMariaDb
+  let app: FastifyInstance
+
+  beforeAll(async () => {
+    database = await createPrivateMariaDb()
+    app = await buildTestApp(database.url, { FLOOD_BURST_COUNT: '1000', FLOOD_SUSTAINED_COUNT: '1000' })
+  })
+  afterAll(async () => {
+    await app?.close()
+    await database?.destroy()
+  })
+
+  it('sends participants to the login page with a message, then delivers exactly once again', async () => {
+    const alice = new Person(app, 'alice')
+    const bob = new Person(app, 'bob')
+    await alice.join()
+    await bob.join()
+    for (let i = 0; i < 10; i++) await alice.say(`before ${i}`)
+    expect(await bob.poll()).toHaveLength(10)
+
+    await database.stop()
+    await database.start()
+
+    // Within a few polls each window is sent to the login page (its session died with the tables).
+    const leaving = async (person: Person): Promise<string> => {
+      for (let i = 0; i < 50; i++) {
+        await app.jenchat.room.refresh().catch(() => undefined)
+        const response = await person.request('GET', person.cursorUrl)
+        expect(response.statusCode).toBeLessThan(500)
+        if (response.statusCode === 403) return response.body
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      throw new Error(`${person.handle} was never sent to the login page`)
+    }
+    expect(await leaving(alice)).toContain('top.location.replace("./login.php?reason=expired")')
+    expect(await leaving(bob)).toContain('top.location.replace("./login.php?reason=expired")')
+    const page = await alice.request('GET', '/login.php?reason=expired')
+    expect(page.body).toContain('<p class="notice">Your chat session has ended')
+
+    // Back in: the new ids start at 1 again, below every old cursor; nothing is skipped or repeated.
+    await alice.join()
+    await bob.join()
+    for (let i = 0; i < 3; i++) await alice.say(`after ${i}`)
+    await bob.say('bob after')
+    expect((await bob.poll()).map((m) => m.text)).toEqual(['after 0', 'after 1', 'after 2', 'bob after'])
+    expect((await alice.poll()).map((m) => m.text)).toEqual(['after 0', 'after 1', 'after 2', 'bob after'])
+    expect(await bob.poll()).toEqual([])
+    await alice.say('one more')
+    expect((await bob.poll()).map((m) => m.text)).toEqual(['one more'])
+  })
+})
+
+describe('a MEMORY table is full (max_heap_table_size)', () => {
+  it('refuses posts with a clear notice and recovers by garbage collection', async () => {
+    const database = await createTestDatabase()
+    // The size of a MEMORY table is fixed when it is created: make the message table tiny.
+    await database.query('SET SESSION max_heap_table_size = 65536')
+    await database.query(`CREATE TABLE jenChat_Messages (
+      MessageID int unsigned NOT NULL AUTO_INCREMENT, UserID int unsigned NOT NULL DEFAULT 0,
+      Posted timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), Message varchar(255) NOT NULL DEFAULT '',
+      UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT '',
+      PRIMARY KEY (MessageID) USING BTREE, KEY (Posted) USING BTREE, KEY (UserID)
+    ) ENGINE=MEMORY DEFAULT CHARSET=utf8mb4`)
+    const app = await buildTestApp(database.url, { FLOOD_BURST_COUNT: '10000', FLOOD_SUSTAINED_COUNT: '10000' })
+    try {
+      const alice = new Person(app, 'alice')
+      await alice.join()
+      let location = 'post.php'
+      let sent = 0
+      while (location === 'post.php' && sent < 1000) {
+        location = (await alice.say(`message ${sent}`)).headers.location as string
+        sent++
+      }
+      expect(location).toBe('post.php?notice=full')
+      const frame = await alice.request('GET', location)
+      expect(frame.body).toContain('The chat is full right now')
+      // Half a minute later garbage collection frees the rows and posting works again.
+      await database.query('UPDATE jenChat_Messages SET Posted = NOW(3) - INTERVAL 31 SECOND')
+      expect((await alice.say('room again')).headers.location).toBe('post.php')
+    } finally {
+      await app.close()
+      await database.drop()
+    }
+  })
+})
