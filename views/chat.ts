@@ -7,7 +7,7 @@ import { page } from './layout.js'
  * instead of throwing (the original's newcomer in a busy room never received another message), and
  * notices from the server are shown in the chat window.
  */
-const CHAT_SCRIPT = `
+export const CHAT_SCRIPT = `
   var cDocument;
   var cWindow;
   var pending = [];
