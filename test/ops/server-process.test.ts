@@ -1,0 +1,102 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../helpers/app.js'
+
+// `npm test` builds dist/ before running vitest; this file checks the real entry point.
+const SERVER = new URL('../../dist/src/server.js', import.meta.url).pathname
+
+let database: TestDatabase
+beforeAll(async () => { database = await createTestDatabase() })
+afterAll(async () => { await database.drop() })
+
+function startServer (env: Record<string, string>) {
+  const child = spawn(process.execPath, [SERVER], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  return { child, output: () => output }
+}
+
+async function waitForListening (server: ReturnType<typeof startServer>): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())
+    if (match !== null) return match[1] as string
+    if (server.child.exitCode !== null) throw new Error(server.output())
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`server did not start: ${server.output()}`)
+}
+
+describe('the server process', () => {
+  it('refuses to start on bad configuration, with one line per problem', () => {
+    const result = spawnSync(process.execPath, [SERVER], {
+      env: { PATH: process.env.PATH ?? '', PORT: '99999', SESSION_SECRET: 'short', DATABASE_URL: database.url },
+      encoding: 'utf8'
+    })
+    expect(result.status).toBe(1)
+    expect(result.stderr).toContain('PORT must be between 0 and 65535, got 99999')
+    expect(result.stderr).toContain('SESSION_SECRET must be at least 32 characters, got 5')
+  })
+
+  it('creates its tables on an empty database, serves, checks its health and shuts down gracefully', async () => {
+    const server = startServer({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url, SESSION_SECRET: TEST_SECRET })
+    const baseUrl = await waitForListening(server)
+    expect((await fetch(`${baseUrl}/login.php`)).status).toBe(200)
+    const health = await fetch(`${baseUrl}/healthz`)
+    expect(health.status).toBe(200)
+    expect(await health.text()).toBe('ok\n')
+    const tables = await database.query<Array<{ name: string, engine: string }>>(
+      'SELECT TABLE_NAME AS name, ENGINE AS engine FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME')
+    expect(tables).toEqual([
+      { name: 'jenChat_Epoch', engine: 'MEMORY' },
+      { name: 'jenChat_Messages', engine: 'MEMORY' },
+      { name: 'jenChat_Sessions', engine: 'MEMORY' },
+      { name: 'jenChat_Users', engine: 'MEMORY' }
+    ])
+    server.child.kill('SIGTERM')
+    const [code] = await once(server.child, 'exit')
+    expect(code).toBe(0)
+    expect(server.output()).toContain('shutting down')
+  })
+
+  it('warns when no SESSION_SECRET is set', async () => {
+    const server = startServer({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url })
+    await waitForListening(server)
+    expect(server.output()).toContain('SESSION_SECRET is not set')
+    server.child.kill('SIGINT')
+    await once(server.child, 'exit')
+  })
+
+  it('upgrades a database made by the PHP original and keeps its rows', async () => {
+    const legacy = await createTestDatabase()
+    try {
+      await legacy.query(`CREATE TABLE jenChat_Users (UserID int(10) unsigned NOT NULL auto_increment,
+        UserName varchar(20) NOT NULL default '', LastUpdate timestamp NOT NULL, PRIMARY KEY (UserID)) ENGINE=MEMORY`)
+      await legacy.query(`CREATE TABLE jenChat_Messages (MessageID int(10) unsigned NOT NULL auto_increment,
+        UserID int(10) unsigned NOT NULL default '0', Posted timestamp NOT NULL, Message varchar(255) NOT NULL default '',
+        PRIMARY KEY (MessageID)) ENGINE=MEMORY`)
+      await legacy.query("INSERT INTO jenChat_Users (UserName, LastUpdate) VALUES ('old', NOW())")
+      await legacy.query("INSERT INTO jenChat_Messages (UserID, Posted, Message) VALUES (1, NOW(), 'from php')")
+      const server = startServer({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: legacy.url, SESSION_SECRET: TEST_SECRET })
+      await waitForListening(server)
+      const columns = await legacy.query<Array<{ name: string }>>(
+        "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'jenChat_Messages' ORDER BY ORDINAL_POSITION")
+      expect(columns.map((c) => c.name)).toEqual(['MessageID', 'UserID', 'Posted', 'Message', 'UserName'])
+      expect(await legacy.query('SELECT Message FROM jenChat_Messages')).toEqual([{ Message: 'from php' }])
+      server.child.kill('SIGTERM')
+      await once(server.child, 'exit')
+    } finally {
+      await legacy.drop()
+    }
+  })
+})
+
+describe('docker-compose.yml', () => {
+  it('is valid for docker-compose', () => {
+    const result = spawnSync('docker-compose', ['config', '-q'], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' })
+    if (result.error !== undefined) throw new Error('docker-compose is not installed (apt-get install docker-compose)')
+    expect(result.stderr).toBe('')
+    expect(result.status).toBe(0)
+  })
+})
