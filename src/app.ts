@@ -57,18 +57,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // Our pages only ever send urlencoded forms; JSON and plain text get a 415 like anything else.
   app.removeAllContentTypeParsers()
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT })
-  await app.register(fastifyCookie)
-  await app.register(fastifySession, {
-    secret: config.sessionSecret,
-    cookieName: sessionCookieName(config),
-    store: services.sessionStore,
-    // A session exists only from login on, and is written then and never again: polls neither
-    // write the store nor send Set-Cookie.
-    saveUninitialized: false,
-    rolling: false,
-    cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.cookieSecure }
-  })
-
+  // The same secret signs session cookies (in @fastify/session) and verifies them in thread.php.
+  await app.register(fastifyCookie, { secret: config.sessionSecret })
   registerResponseHeaders(app)
 
   app.setNotFoundHandler(async (_request, reply) => sendPlain(reply, 404, 'Not found'))
@@ -90,9 +80,24 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   await app.register(pageRoutes, { services })
-  await app.register(loginRoutes, { services })
-  await app.register(chatRoutes, { services })
-  await app.register(postRoutes, { services })
+  // The pages that use sessions the ordinary way share one encapsulated context with
+  // @fastify/session. The poll, once per participant per second, stays outside it and reads the
+  // session through the same store without @fastify/session's per-request bookkeeping (two HMACs and
+  // two SHA-256 hashes of the session for a request that never changes it); see routes/thread.ts.
+  await app.register(async (pages) => {
+    await pages.register(fastifySession, {
+      secret: config.sessionSecret,
+      cookieName: sessionCookieName(config),
+      store: services.sessionStore,
+      // A session exists only from login on, and is written then and never again.
+      saveUninitialized: false,
+      rolling: false,
+      cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.cookieSecure }
+    })
+    await pages.register(loginRoutes, { services })
+    await pages.register(chatRoutes, { services })
+    await pages.register(postRoutes, { services })
+  })
   await app.register(threadRoutes, { services })
   return app
 }

@@ -6,6 +6,8 @@ type GetCallback = (error: unknown, session?: Session | null) => void
 
 interface CachedSession {
   json: string
+  /** Parsed once, for read(); never handed to @fastify/session, which keeps its own copy. */
+  parsed: Readonly<Record<string, unknown>>
   /** Local monotonic deadline after which the row is read from the database again. */
   staleAt: number
 }
@@ -39,25 +41,32 @@ export function createSessionStore (sessions: SessionsRepository, options: Sessi
       const oldest = cache.keys().next()
       if (oldest.done !== true) cache.delete(oldest.value)
     }
-    cache.set(sessionId, { json, staleAt: performance.now() + options.cacheMs })
+    cache.set(sessionId, { json, parsed: Object.freeze(JSON.parse(json) as Record<string, unknown>), staleAt: performance.now() + options.cacheMs })
   }
 
-  return {
+  async function load (sessionId: string): Promise<CachedSession | null> {
+    const cached = cache.get(sessionId)
+    if (cached !== undefined && cached.staleAt > performance.now()) return cached
+    const json = await sessions.find(sessionId)
+    if (json === null) {
+      cache.delete(sessionId)
+      return null
+    }
+    remember(sessionId, json)
+    return cache.get(sessionId) as CachedSession
+  }
+
+  const store = {
     get (sessionId: string, callback: GetCallback): void {
-      const cached = cache.get(sessionId)
-      if (cached !== undefined && cached.staleAt > performance.now()) {
-        callback(null, JSON.parse(cached.json) as Session)
-        return
-      }
-      sessions.find(sessionId).then((json) => {
-        if (json === null) {
-          cache.delete(sessionId)
-          callback(null, null)
-          return
-        }
-        remember(sessionId, json)
-        callback(null, JSON.parse(json) as Session)
-      }, (error: unknown) => callback(error))
+      load(sessionId).then(
+        (found) => callback(null, found === null ? null : JSON.parse(found.json) as Session),
+        (error: unknown) => callback(error)
+      )
+    },
+
+    /** The session's data, read-only, for requests that only read it (the poll). */
+    async read (sessionId: string): Promise<Readonly<Record<string, unknown>> | null> {
+      return (await load(sessionId))?.parsed ?? null
     },
 
     set (sessionId: string, session: Session, callback: Callback): void {
@@ -69,8 +78,13 @@ export function createSessionStore (sessions: SessionsRepository, options: Sessi
     },
 
     destroy (sessionId: string, callback: Callback): void {
+      store.remove(sessionId).then(() => callback(), (error: unknown) => callback(error))
+    },
+
+    /** Ends a session (logout, expiry) in this process's cache and in the shared table. */
+    async remove (sessionId: string): Promise<void> {
       cache.delete(sessionId)
-      sessions.remove(sessionId).then(() => callback(), (error: unknown) => callback(error))
+      await sessions.remove(sessionId)
     },
 
     /** Forgets every cached session, e.g. after the database lost its MEMORY tables. */
@@ -78,6 +92,7 @@ export function createSessionStore (sessions: SessionsRepository, options: Sessi
       cache.clear()
     }
   }
+  return store
 }
 
 export type SessionStore = ReturnType<typeof createSessionStore>

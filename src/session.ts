@@ -21,9 +21,13 @@ export interface Participant {
 
 /** The participant this request's session belongs to, or null when not logged in. */
 export function participantOf (request: FastifyRequest): Participant | null {
-  const session = request.session
-  if (session === null || session === undefined) return null
-  const { userId, handle, token, joinCursor } = session
+  return participantIn(request.session as Partial<Record<keyof Participant, unknown>> | null | undefined)
+}
+
+/** The participant a session's data describes, or null when it describes none. */
+export function participantIn (data: Partial<Record<keyof Participant, unknown>> | null | undefined): Participant | null {
+  if (data === null || data === undefined) return null
+  const { userId, handle, token, joinCursor } = data
   if (typeof userId !== 'number' || typeof handle !== 'string' || typeof token !== 'string' || typeof joinCursor !== 'number') {
     return null
   }

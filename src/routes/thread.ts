@@ -1,25 +1,39 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { emptyPoll, leaveChat, messagesPoll } from '../../views/worker-frames.js'
 import { sendPage, single } from '../http.js'
 import type { Services } from '../services.js'
-import { participantOf, sessionCookieName } from '../session.js'
+import { participantIn, sessionCookieName, type Participant } from '../session.js'
 
 const CURSOR = /^\d{1,10}$/
+const SESSION_ENDED = './login.php?reason=expired'
 
 export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { room, config } = services
+  const { room, config, sessionStore } = services
   const { pollIntervalMs } = config.timings
   const cookieName = sessionCookieName(config)
 
+  /**
+   * The session behind the cookie, read the way @fastify/session would (same signer, same store),
+   * but read-only: a poll never changes its session.
+   */
+  async function sessionOf (request: FastifyRequest): Promise<{ id: string, participant: Participant | null } | null> {
+    const cookie = request.cookies[cookieName]
+    if (cookie === undefined) return null
+    const unsigned = request.unsignCookie(cookie)
+    if (!unsigned.valid || unsigned.value === null) return null
+    return { id: unsigned.value, participant: participantIn(await sessionStore.read(unsigned.value)) }
+  }
+
   // Polls are not logged at info: one line per participant per second would drown the log.
   app.get('/thread.php', { logLevel: 'warn' }, async (request, reply) => {
-    const participant = participantOf(request)
-    if (participant === null) return sendPage(reply, leaveChat('./login.php?reason=expired'), 403)
+    const session = await sessionOf(request)
+    const participant = session?.participant ?? null
+    if (session === null || participant === null) return sendPage(reply, leaveChat(SESSION_ENDED), 403)
     if (room.isGone(participant.userId)) {
       // Logged out elsewhere or collected: end this session too, and take the window to the login page.
-      await request.session.destroy()
+      await sessionStore.remove(session.id)
       reply.clearCookie(cookieName, { path: '/' })
-      return sendPage(reply, leaveChat('./login.php?reason=expired'), 403)
+      return sendPage(reply, leaveChat(SESSION_ENDED), 403)
     }
     room.markPresent(participant.userId)
 
