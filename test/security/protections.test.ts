@@ -31,7 +31,8 @@ describe('forged posts (CSRF)', () => {
   it('stores nothing without the token and tells the sender to reload', async () => {
     const alice = new Person(app, 'alice')
     await alice.join()
-    for (const form of [{ message: 'forged' }, { message: 'forged', token: 'wrong' }, { message: 'forged', token: '' }]) {
+    const forms: Array<Record<string, string>> = [{ message: 'forged' }, { message: 'forged', token: 'wrong' }, { message: 'forged', token: '' }]
+    for (const form of forms) {
       const response = await alice.request('POST', '/post.php', form)
       expect(response.statusCode).toBe(403)
       expect(response.body).toContain('parent.showNotice("This chat window is out of date and your message was not sent. Please reload the page.")')
