@@ -3,6 +3,7 @@ import fastifyFormbody from '@fastify/formbody'
 import fastifySession from '@fastify/session'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
+import { DatabaseUnavailableError, isConnectionFailure } from './db/pool.js'
 import { applySchema } from './db/schema.js'
 import { sendPage, sendPlain } from './http.js'
 import { registerResponseHeaders } from './response-headers.js'
@@ -69,7 +70,11 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       // Bad input: a short answer, no stack, no internals.
       return sendPlain(reply, status, error.code === undefined ? 'Bad request' : shortReason(error))
     }
-    request.log.error({ err: error, url: request.url, method: request.method }, 'request failed')
+    if (isConnectionFailure(error) || error instanceof DatabaseUnavailableError) {
+      request.log.warn({ url: request.url, code: error.code }, 'database unreachable')
+    } else {
+      request.log.error({ err: error, url: request.url, method: request.method }, 'request failed')
+    }
     const path = request.url.split('?', 1)[0]
     if (path === '/thread.php') {
       // The thread frame must keep its loop alive through any failure, just more slowly.

@@ -59,6 +59,9 @@ export function createRoom (
   let epoch: string | undefined
   let epochCheckDue = true
   db.onConnection(() => { epochCheckDue = true })
+  // Back from an outage: record everyone who kept polling before a post's garbage collection could
+  // mistake them for idle.
+  db.onRecovery(() => { flushPresence().catch(() => undefined) })
 
   /**
    * MEMORY tables are empty after a database restart and AUTO_INCREMENT starts again at 1, so every
@@ -67,7 +70,7 @@ export function createRoom (
   async function checkEpoch (): Promise<void> {
     if (!epochCheckDue) return
     epochCheckDue = false
-    const current = await epochs.current()
+    const current = await epochs.current({ probe: true })
     if (epoch !== undefined && current !== epoch) {
       log.warn('the database lost its MEMORY tables (restart?): forgetting cached messages and sessions')
       cached.length = 0
@@ -82,7 +85,7 @@ export function createRoom (
   async function fetchNewMessages (): Promise<void> {
     try {
       await checkEpoch()
-      const fresh = await messages.after(lastId)
+      const fresh = await messages.after(lastId, { probe: true })
       const now = performance.now()
       for (const message of fresh) {
         cached.push({ id: message.id, html: renderMessage(message), fetchedAt: now })

@@ -1,5 +1,5 @@
 import type { RowDataPacket } from 'mysql2/promise'
-import type { Database } from './pool.js'
+import type { Database, QueryOptions } from './pool.js'
 
 export interface StoredMessage {
   id: number
@@ -32,14 +32,15 @@ export function createMessagesRepository (db: Database) {
     },
 
     /** Messages after the cursor, oldest first. */
-    async after (cursor: number): Promise<StoredMessage[]> {
+    async after (cursor: number, options: QueryOptions = {}): Promise<StoredMessage[]> {
       // Rows written by the PHP original have no UserName; their author's row may still tell it.
       return await db.rows<RowDataPacket & StoredMessage>(
         `SELECT m.MessageID AS id, COALESCE(NULLIF(m.UserName, ''), u.UserName, '') AS name, m.Message AS text
            FROM jenChat_Messages m LEFT JOIN jenChat_Users u ON u.UserID = m.UserID
           WHERE m.MessageID > ?
           ORDER BY m.MessageID`,
-        [cursor]
+        [cursor],
+        options
       )
     },
 

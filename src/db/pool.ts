@@ -1,6 +1,34 @@
 import mysql from 'mysql2/promise'
 import type { Pool, PoolOptions, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 
+export interface QueryOptions {
+  /** Runs even while the database is known to be unreachable, to find out when it is back. */
+  probe?: boolean
+}
+
+const BREAKER_OPEN_MS = 1000
+
+/** The database was unreachable a moment ago; the request fails without waiting for it. */
+export class DatabaseUnavailableError extends Error {
+  readonly code = 'JENCHAT_DB_UNAVAILABLE'
+  constructor () {
+    super('the database is unreachable')
+    this.name = 'DatabaseUnavailableError'
+  }
+}
+
+const CONNECTION_FAILURES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN'
+])
+
+/** Errors that say the server can't be reached (as opposed to a bad query or a full table). */
+export function isConnectionFailure (error: unknown): boolean {
+  const e = error as { code?: string, fatal?: boolean, message?: string } | null
+  if (e === null || typeof e !== 'object') return false
+  return e.fatal === true || (e.code !== undefined && CONNECTION_FAILURES.has(e.code)) || e.message === 'Queue limit reached.'
+}
+
 export interface DatabaseOptions {
   url: string
   connections: number
@@ -25,7 +53,8 @@ export function createDatabase (options: DatabaseOptions) {
     connectionLimit: options.connections,
     maxIdle: options.connections,
     queueLimit: options.queueLimit,
-    connectTimeout: Math.min(options.queryTimeoutMs, 10_000),
+    // A dead or unreachable server must be noticed quickly: the chat resumes within seconds of its return.
+    connectTimeout: Math.min(options.queryTimeoutMs, 2000),
     enableKeepAlive: true,
     // Timestamps never cross into JavaScript as dates: SQL compares them with NOW(), so the
     // database server's clock is the only clock.
@@ -39,17 +68,47 @@ export function createDatabase (options: DatabaseOptions) {
   ;(pool.pool as unknown as { on(event: 'connection', listener: () => void): void })
     .on('connection', () => { for (const listener of connectionListeners) listener() })
 
+  // While the server is unreachable, requests fail at once instead of queueing behind connection
+  // attempts that each take connectTimeout; probes (the room's background refresh, every
+  // ROOM_REFRESH_MS) keep trying and close the breaker as soon as one gets through.
+  let unavailableUntil = 0
+  const recoveryListeners: Array<() => void> = []
+
+  async function guarded<T> (probe: boolean, run: () => Promise<T>): Promise<T> {
+    if (!probe && unavailableUntil > performance.now()) throw new DatabaseUnavailableError()
+    try {
+      const result = await run()
+      if (unavailableUntil !== 0) {
+        unavailableUntil = 0
+        for (const listener of recoveryListeners) listener()
+      }
+      return result
+    } catch (error) {
+      if (isConnectionFailure(error)) unavailableUntil = performance.now() + BREAKER_OPEN_MS
+      throw error
+    }
+  }
+
   return {
     databaseName: config.database as string,
 
-    async rows<T extends RowDataPacket>(sql: string, params: unknown[] = []): Promise<T[]> {
-      const [rows] = await pool.query<T[]>({ sql, timeout }, params)
-      return rows
+    async rows<T extends RowDataPacket>(sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<T[]> {
+      return await guarded(options.probe === true, async () => {
+        const [rows] = await pool.query<T[]>({ sql, timeout }, params)
+        return rows
+      })
     },
 
-    async write (sql: string, params: unknown[] = []): Promise<ResultSetHeader> {
-      const [result] = await pool.query<ResultSetHeader>({ sql, timeout }, params)
-      return result
+    async write (sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<ResultSetHeader> {
+      return await guarded(options.probe === true, async () => {
+        const [result] = await pool.query<ResultSetHeader>({ sql, timeout }, params)
+        return result
+      })
+    },
+
+    /** Called when a query succeeds after the database had been unreachable. */
+    onRecovery (listener: () => void): void {
+      recoveryListeners.push(listener)
     },
 
     /** Called whenever the pool opens a new connection (at start, on growth, after an outage). */
