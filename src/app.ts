@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream'
 import fastifyCookie from '@fastify/cookie'
 import fastifyFormbody from '@fastify/formbody'
 import fastifySession from '@fastify/session'
@@ -42,7 +43,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     connectionTimeout: 120_000,
     keepAliveTimeout: 75_000,
     trustProxy: config.trustProxy,
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 100 }
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 100 },
+    // Requests the router can't even read (bad %-escapes in the path) get the same short answer as
+    // any other bad input, not Fastify's JSON error.
+    frameworkErrors: (error, _request, reply) => {
+      void sendPlain(reply, error.statusCode ?? 400, 'Bad request')
+    },
+    // Requests Node's HTTP parser rejects never reach Fastify: answer them in plain text too.
+    clientErrorHandler: answerClientError
   })
 
   const services = createServices(config, app.log)
@@ -105,6 +113,20 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
   await app.register(threadRoutes, { services })
   return app
+}
+
+const CLIENT_ERRORS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout'
+}
+
+function answerClientError (error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (socket.writable && !(socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+    const status = CLIENT_ERRORS[error.code ?? ''] ?? '400 Bad Request'
+    const body = status.slice(4) + '\n'
+    socket.write(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 function shortReason (error: FastifyError): string {

@@ -1,3 +1,5 @@
+import { removeInvalidCharacters } from '../src/message-text.js'
+
 /**
  * Escaped-by-default HTML: every value interpolated into `html\`…\`` is escaped, except markup that
  * was itself built by `html` or explicitly passed through `trusted()`, the one opt-out (grep for it).
@@ -15,9 +17,12 @@ const ESCAPES: Record<string, string> = {
   "'": '&#39;'
 }
 
-/** The one escape function for text and attribute values (also safe inside single quotes). */
+/**
+ * The one escape function for text and attribute values (also safe inside single quotes). It also
+ * drops characters XML forbids (NUL, other controls, lone surrogates), which no escape can make valid.
+ */
 export function escapeHtml (text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string)
+  return removeInvalidCharacters(text).replace(/[&<>"']/g, (c) => ESCAPES[c] as string)
 }
 
 /** Marks markup as already safe. Only for strings this program built itself. */

@@ -38,7 +38,7 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
 
   app.get('/login.php', async (request, reply) => {
     const reason = single(request.query, 'reason')
-    const notice = reason === undefined ? undefined : LOGIN_NOTICES[reason]
+    const notice = reason !== undefined && Object.hasOwn(LOGIN_NOTICES, reason) ? LOGIN_NOTICES[reason] : undefined
     if (single(request.query, 'logout') === 'true') {
       await leave(request, reply)
       return await reply.redirect(notice === undefined ? './login.php' : `./login.php?reason=${reason}`, 302)

@@ -33,7 +33,7 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
   app.get('/post.php', async (request, reply) => {
     const notice = single(request.query, 'notice')
     if (notice === 'expired') return sendPage(reply, leaveChat(SESSION_ENDED_URL))
-    const text = notice === undefined ? undefined : POST_NOTICES[notice]
+    const text = notice !== undefined && Object.hasOwn(POST_NOTICES, notice) ? POST_NOTICES[notice] : undefined
     return sendPage(reply, text === undefined ? postDone() : postRefused(text))
   })
 
