@@ -1,4 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
@@ -14,6 +15,26 @@ export function testConfig (databaseUrl: string, env: Record<string, string> = {
 /** A fresh app on the given database, not listening (drive it with inject). */
 export async function buildTestApp (databaseUrl: string, env: Record<string, string> = {}): Promise<FastifyInstance> {
   return await buildApp(testConfig(databaseUrl, env))
+}
+
+/**
+ * The usual shape of a test file: one database for the file, a fresh app for every test, and an
+ * empty room after each. Read `app` and `database` inside tests (they change per test).
+ */
+export function useFreshApp (env: Record<string, string> = {}): { readonly app: FastifyInstance, readonly database: TestDatabase } {
+  let database: TestDatabase | undefined
+  let app: FastifyInstance | undefined
+  beforeAll(async () => { database = await createTestDatabase() })
+  afterAll(async () => { await database?.drop() })
+  beforeEach(async () => { app = await buildTestApp((database as TestDatabase).url, env) })
+  afterEach(async () => {
+    await app?.close()
+    await database?.clear()
+  })
+  return {
+    get app () { return app as FastifyInstance },
+    get database () { return database as TestDatabase }
+  }
 }
 
 export interface TestServer {

@@ -20,6 +20,8 @@ export interface TestDatabase {
   name: string
   /** Runs SQL against the test database directly (e.g. to look behind the app's back). */
   query<T = unknown>(sql: string, params?: unknown[]): Promise<T>
+  /** Empties the chat's tables, so the next test starts from an empty room. */
+  clear(): Promise<void>
   drop(): Promise<void>
 }
 
@@ -30,7 +32,7 @@ export async function createTestDatabase (): Promise<TestDatabase> {
   await admin.query(`CREATE DATABASE \`${name}\``)
   const url = new URL(TEST_SERVER_URL)
   url.pathname = '/' + name
-  return {
+  const database: TestDatabase = {
     url: url.toString(),
     name,
     async query<T>(sql: string, params: unknown[] = []): Promise<T> {
@@ -38,9 +40,15 @@ export async function createTestDatabase (): Promise<TestDatabase> {
       const [rows] = await admin.query(sql, params)
       return rows as T
     },
+    async clear () {
+      for (const table of ['jenChat_Messages', 'jenChat_Users', 'jenChat_Sessions']) {
+        await database.query(`DELETE FROM ${table}`)
+      }
+    },
     async drop () {
       await admin.query(`DROP DATABASE IF EXISTS \`${name}\``)
       await admin.end()
     }
   }
+  return database
 }

@@ -1,6 +1,5 @@
-import type { FastifyInstance } from 'fastify'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { buildTestApp, createTestDatabase, parseMessages, Person, type TestDatabase } from '../helpers/app.js'
+import { describe, expect, it } from 'vitest'
+import { Person, parseMessages, useFreshApp } from '../helpers/app.js'
 
 const NO_CACHE = {
   expires: 'Thu, 19 Nov 1981 08:52:00 GMT',
@@ -9,22 +8,11 @@ const NO_CACHE = {
 }
 const XHTML_DOCTYPE = '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">'
 
-let database: TestDatabase
-let app: FastifyInstance
-
-beforeAll(async () => { database = await createTestDatabase() })
-afterAll(async () => { await database.drop() })
-beforeEach(async () => { app = await buildTestApp(database.url) })
-afterEach(async () => {
-  await app.close()
-  await database.query('DELETE FROM jenChat_Messages')
-  await database.query('DELETE FROM jenChat_Users')
-  await database.query('DELETE FROM jenChat_Sessions')
-})
+const t = useFreshApp()
 
 describe('GET /', () => {
   it('leads to the login page', async () => {
-    const response = await app.inject('/')
+    const response = await t.app.inject('/')
     expect(response.statusCode).toBe(302)
     expect(response.headers.location).toBe('./login.php')
   })
@@ -32,7 +20,7 @@ describe('GET /', () => {
 
 describe('login.php', () => {
   it('GET shows the form of the original, never cached', async () => {
-    const response = await app.inject('/login.php')
+    const response = await t.app.inject('/login.php')
     expect(response.statusCode).toBe(200)
     expect(response.headers['content-type']).toBe('text/html; charset=utf-8')
     expect(response.headers).toMatchObject(NO_CACHE)
@@ -44,7 +32,7 @@ describe('login.php', () => {
   })
 
   it('POST with a free handle creates the participant and the session, then goes to chat.php', async () => {
-    const response = await app.inject({ method: 'POST', url: '/login.php', payload: 'who=alice', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    const response = await t.app.inject({ method: 'POST', url: '/login.php', payload: 'who=alice', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
     expect(response.statusCode).toBe(302)
     expect(response.headers.location).toBe('./chat.php')
     expect(response.headers).toMatchObject(NO_CACHE)
@@ -54,31 +42,31 @@ describe('login.php', () => {
     expect(cookie?.sameSite).toBe('Lax')
     expect(cookie?.secure).toBeUndefined()
     expect(cookie?.path).toBe('/')
-    const users = await database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
+    const users = await t.database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
     expect(users.map((u) => u.UserName)).toEqual(['alice'])
-    const sessions = await database.query<Array<{ SessionID: string }>>('SELECT SessionID FROM jenChat_Sessions')
+    const sessions = await t.database.query<Array<{ SessionID: string }>>('SELECT SessionID FROM jenChat_Sessions')
     expect(sessions).toHaveLength(1)
     expect(cookie?.value.startsWith((sessions[0] as { SessionID: string }).SessionID + '.')).toBe(true)
   })
 
   it('?logout=true removes the participant, ends the session, expires the cookie and goes to login.php', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     const cookie = alice.cookie
     const response = await alice.request('GET', '/login.php?logout=true')
     expect(response.statusCode).toBe(302)
     expect(response.headers.location).toBe('./login.php')
     expect(response.headers['set-cookie']).toMatch(/^jenchat=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970/)
-    expect(await database.query('SELECT * FROM jenChat_Users')).toEqual([])
-    expect(await database.query('SELECT * FROM jenChat_Sessions')).toEqual([])
+    expect(await t.database.query('SELECT * FROM jenChat_Users')).toEqual([])
+    expect(await t.database.query('SELECT * FROM jenChat_Sessions')).toEqual([])
     // The ended session can't be replayed.
-    const replay = await app.inject({ url: '/chat.php', headers: { cookie } })
+    const replay = await t.app.inject({ url: '/chat.php', headers: { cookie } })
     expect(replay.statusCode).toBe(302)
     expect(replay.headers.location).toBe('./login.php')
   })
 
   it('?logout=true without a session just goes to the login page', async () => {
-    const response = await app.inject('/login.php?logout=true')
+    const response = await t.app.inject('/login.php?logout=true')
     expect(response.statusCode).toBe(302)
     expect(response.headers.location).toBe('./login.php')
   })
@@ -86,22 +74,22 @@ describe('login.php', () => {
 
 describe('chat.php', () => {
   it('without a session goes to the login page', async () => {
-    const response = await app.inject('/chat.php')
+    const response = await t.app.inject('/chat.php')
     expect(response.statusCode).toBe(302)
     expect(response.headers.location).toBe('./login.php')
   })
 
   it('after more than 5 s without a poll goes to logout', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
-    await database.query('UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 6 SECOND')
+    await t.database.query('UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 6 SECOND')
     const response = await alice.request('GET', '/chat.php')
     expect(response.statusCode).toBe(302)
     expect(response.headers.location).toBe('./login.php?logout=true')
   })
 
   it('shows the page of the original: frames, form, script', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     const response = await alice.request('GET', '/chat.php')
     expect(response.statusCode).toBe(200)
@@ -127,42 +115,42 @@ describe('chat.php', () => {
 
 describe('post.php', () => {
   it('GET is the tiny page that resets the form', async () => {
-    const response = await app.inject('/post.php')
+    const response = await t.app.inject('/post.php')
     expect(response.statusCode).toBe(200)
     expect(response.headers).toMatchObject(NO_CACHE)
     expect(response.body).toContain('<script type="text/javascript">if(parent.resetForm)parent.resetForm()</script>')
   })
 
   it('POST stores the message with tags stripped and redirects to post.php', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     const response = await alice.say('hello <b>bold</b> &amp; "quoted" <script>x</script>world')
     expect(response.statusCode).toBe(302)
     expect(response.headers.location).toBe('post.php')
     expect(response.headers).toMatchObject(NO_CACHE)
-    const rows = await database.query<Array<{ Message: string, UserName: string }>>('SELECT Message, UserName FROM jenChat_Messages')
+    const rows = await t.database.query<Array<{ Message: string, UserName: string }>>('SELECT Message, UserName FROM jenChat_Messages')
     expect(rows).toEqual([{ Message: 'hello bold &amp; "quoted" xworld', UserName: 'alice' }])
   })
 
   it('POST collects messages older than 30 s and participants idle for 30 s', async () => {
-    const alice = new Person(app, 'alice')
-    const idle = new Person(app, 'idle')
+    const alice = new Person(t.app, 'alice')
+    const idle = new Person(t.app, 'idle')
     await alice.join()
     await idle.join()
     await alice.say('old')
-    await database.query("UPDATE jenChat_Messages SET Posted = NOW(3) - INTERVAL 31 SECOND WHERE Message = 'old'")
-    await database.query("UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 31 SECOND WHERE UserName = 'idle'")
+    await t.database.query("UPDATE jenChat_Messages SET Posted = NOW(3) - INTERVAL 31 SECOND WHERE Message = 'old'")
+    await t.database.query("UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 31 SECOND WHERE UserName = 'idle'")
     await alice.say('new')
-    const messages = await database.query<Array<{ Message: string }>>('SELECT Message FROM jenChat_Messages')
+    const messages = await t.database.query<Array<{ Message: string }>>('SELECT Message FROM jenChat_Messages')
     expect(messages.map((m) => m.Message)).toEqual(['new'])
-    const users = await database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
+    const users = await t.database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
     expect(users.map((u) => u.UserName)).toEqual(['alice'])
   })
 })
 
 describe('thread.php', () => {
   it('answers an empty poll with a page that reloads itself in 1 s, with the nocache headers', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     const response = await alice.request('GET', '/thread.php')
     expect(response.statusCode).toBe(200)
@@ -174,8 +162,8 @@ describe('thread.php', () => {
   })
 
   it('returns the messages since the last poll, escaped, oldest first, in the original markup', async () => {
-    const alice = new Person(app, 'alice')
-    const bob = new Person(app, 'bob')
+    const alice = new Person(t.app, 'alice')
+    const bob = new Person(t.app, 'bob')
     await alice.join()
     await bob.join()
     await alice.say('1 < 2 & "three" \'four\'')
@@ -189,37 +177,37 @@ describe('thread.php', () => {
   })
 
   it('marks the participant as present', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
-    await database.query('UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 20 SECOND')
+    await t.database.query('UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 20 SECOND')
     await alice.poll()
-    await app.jenchat.room.flushPresence()
-    const rows = await database.query<Array<{ idle: number }>>('SELECT TIMESTAMPDIFF(SECOND, LastUpdate, NOW(3)) AS idle FROM jenChat_Users')
+    await t.app.jenchat.room.flushPresence()
+    const rows = await t.database.query<Array<{ idle: number }>>('SELECT TIMESTAMPDIFF(SECOND, LastUpdate, NOW(3)) AS idle FROM jenChat_Users')
     expect(Number(rows[0]?.idle)).toBeLessThan(2)
   })
 
   it('without a session sends the whole window to the login page', async () => {
-    const response = await app.inject('/thread.php')
+    const response = await t.app.inject('/thread.php')
     expect(response.statusCode).toBe(403)
     expect(response.headers).toMatchObject(NO_CACHE)
     expect(response.body).toContain('top.location.replace("./login.php?reason=expired")')
   })
 
   it('does not write the session or send Set-Cookie on a poll', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
-    const before = await database.query<Array<{ Data: string, Expires: number }>>('SELECT Data, Expires FROM jenChat_Sessions')
+    const before = await t.database.query<Array<{ Data: string, Expires: number }>>('SELECT Data, Expires FROM jenChat_Sessions')
     for (let i = 0; i < 3; i++) {
       const response = await alice.request('GET', alice.cursorUrl)
       expect(response.headers['set-cookie']).toBeUndefined()
     }
-    expect(await database.query('SELECT Data, Expires FROM jenChat_Sessions')).toEqual(before)
+    expect(await t.database.query('SELECT Data, Expires FROM jenChat_Sessions')).toEqual(before)
   })
 })
 
 describe('contents.html', () => {
   it('is the static page with the empty contents div', async () => {
-    const response = await app.inject('/contents.html')
+    const response = await t.app.inject('/contents.html')
     expect(response.statusCode).toBe(200)
     expect(response.headers['content-type']).toBe('text/html; charset=utf-8')
     expect(response.body).toContain('<div id="contents"></div>')
@@ -228,8 +216,8 @@ describe('contents.html', () => {
 
 describe('a conversation', () => {
   it('reaches the other participant', async () => {
-    const alice = new Person(app, 'alice')
-    const bob = new Person(app, 'bob')
+    const alice = new Person(t.app, 'alice')
+    const bob = new Person(t.app, 'bob')
     await alice.join()
     await bob.join()
     await alice.say('hi bob')

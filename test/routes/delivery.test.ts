@@ -18,9 +18,7 @@ beforeAll(async () => { database = await createTestDatabase() })
 afterAll(async () => { await database.drop() })
 afterEach(async () => {
   for (const app of apps.splice(0)) await app.close()
-  await database.query('DELETE FROM jenChat_Messages')
-  await database.query('DELETE FROM jenChat_Users')
-  await database.query('DELETE FROM jenChat_Sessions')
+  await database.clear()
 })
 
 async function messagesInPostingOrder (): Promise<string[]> {

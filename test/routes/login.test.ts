@@ -1,21 +1,10 @@
-import type { FastifyInstance } from 'fastify'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { buildTestApp, createTestDatabase, Person, type TestDatabase } from '../helpers/app.js'
+import { describe, expect, it } from 'vitest'
+import { Person, buildTestApp, useFreshApp } from '../helpers/app.js'
 
-let database: TestDatabase
-let app: FastifyInstance
-
-beforeAll(async () => { database = await createTestDatabase() })
-afterAll(async () => { await database.drop() })
-beforeEach(async () => { app = await buildTestApp(database.url) })
-afterEach(async () => {
-  await app.close()
-  await database.query('DELETE FROM jenChat_Users')
-  await database.query('DELETE FROM jenChat_Sessions')
-})
+const t = useFreshApp()
 
 async function login (who: string | undefined, headers: Record<string, string> = {}) {
-  return await app.inject({
+  return await t.app.inject({
     method: 'POST',
     url: '/login.php',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -44,7 +33,7 @@ describe('handles', () => {
     expect(response.body).toContain(error)
     expect(response.body).toContain('<form method="post" action="./login.php">')
     expect(response.cookies).toEqual([])
-    expect(await database.query('SELECT * FROM jenChat_Users')).toEqual([])
+    expect(await t.database.query('SELECT * FROM jenChat_Users')).toEqual([])
   })
 
   it('refuses a missing field as empty', async () => {
@@ -64,7 +53,7 @@ describe('handles', () => {
       const response = await login(who)
       expect(response.statusCode, who).toBe(302)
     }
-    const users = await database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users ORDER BY UserID')
+    const users = await t.database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users ORDER BY UserID')
     expect(users.map((u) => u.UserName)).toEqual(['Bob_the-2nd', 'a'.repeat(20), '_', '-'])
   })
 
@@ -86,14 +75,14 @@ describe('handles', () => {
 
   it('frees the handle once its owner has not polled for 5 s', async () => {
     expect((await login('alice')).statusCode).toBe(302)
-    await database.query('UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 5100000 MICROSECOND')
+    await t.database.query('UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 5100000 MICROSECOND')
     expect((await login('alice')).statusCode).toBe(302)
-    const users = await database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
+    const users = await t.database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
     expect(users).toHaveLength(1)
   })
 
   it('frees the handle at logout', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     await alice.request('GET', '/login.php?logout=true')
     expect((await login('alice')).statusCode).toBe(302)
@@ -108,34 +97,34 @@ describe('handles', () => {
 
 describe('sessions', () => {
   it('issues a new session id at login and removes the old one from the store', async () => {
-    const person = new Person(app, 'first')
+    const person = new Person(t.app, 'first')
     await person.join()
     const oldCookie = person.cookie
-    const [oldRow] = await database.query<Array<{ SessionID: string }>>('SELECT SessionID FROM jenChat_Sessions')
+    const [oldRow] = await t.database.query<Array<{ SessionID: string }>>('SELECT SessionID FROM jenChat_Sessions')
     const response = await person.request('POST', '/login.php', { who: 'second' })
     expect(response.statusCode).toBe(302)
     expect(person.cookie).not.toBe(oldCookie)
-    const rows = await database.query<Array<{ SessionID: string }>>('SELECT SessionID FROM jenChat_Sessions')
+    const rows = await t.database.query<Array<{ SessionID: string }>>('SELECT SessionID FROM jenChat_Sessions')
     expect(rows).toHaveLength(1)
     expect(rows[0]?.SessionID).not.toBe(oldRow?.SessionID)
     // A second login in the same browser replaces the participant too.
-    const users = await database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
+    const users = await t.database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
     expect(users.map((u) => u.UserName)).toEqual(['second'])
     // The old cookie opens nothing.
-    const replay = await app.inject({ url: '/chat.php', headers: { cookie: oldCookie } })
+    const replay = await t.app.inject({ url: '/chat.php', headers: { cookie: oldCookie } })
     expect(replay.headers.location).toBe('./login.php')
   })
 
   it('ignores a forged or garbled session cookie', async () => {
     for (const cookie of ['jenchat=abc', 'jenchat=abc.def', 'jenchat=%00%ff', 'jenchat=' + 'x'.repeat(4000)]) {
-      const response = await app.inject({ url: '/chat.php', headers: { cookie } })
+      const response = await t.app.inject({ url: '/chat.php', headers: { cookie } })
       expect(response.statusCode, cookie).toBe(302)
       expect(response.headers.location).toBe('./login.php')
     }
   })
 
   it('uses the __Host- prefix and Secure when cookies are secure (HTTPS behind a proxy)', async () => {
-    const secureApp = await buildTestApp(database.url, { COOKIE_SECURE: 'true', TRUST_PROXY: 'true' })
+    const secureApp = await buildTestApp(t.database.url, { COOKIE_SECURE: 'true', TRUST_PROXY: 'true' })
     try {
       const response = await secureApp.inject({
         method: 'POST',

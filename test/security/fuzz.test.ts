@@ -463,9 +463,7 @@ beforeEach(async () => {
 })
 afterEach(async () => {
   await app.close()
-  await database.query('DELETE FROM jenChat_Messages')
-  await database.query('DELETE FROM jenChat_Users')
-  await database.query('DELETE FROM jenChat_Sessions')
+  await database.clear()
 })
 
 describe('bad input', () => {

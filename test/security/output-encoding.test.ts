@@ -267,9 +267,7 @@ beforeEach(async () => {
 })
 afterEach(async () => {
   await app.close()
-  await database.query('DELETE FROM jenChat_Messages')
-  await database.query('DELETE FROM jenChat_Users')
-  await database.query('DELETE FROM jenChat_Sessions')
+  await database.clear()
 })
 
 /** Posts the value of the message field as these bytes (a browser would percent-encode text). */

@@ -1,22 +1,10 @@
-import type { FastifyInstance } from 'fastify'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { buildTestApp, createTestDatabase, Person, type TestDatabase } from '../helpers/app.js'
+import { describe, expect, it } from 'vitest'
+import { Person, buildTestApp, useFreshApp } from '../helpers/app.js'
 
-let database: TestDatabase
-let app: FastifyInstance
-
-beforeAll(async () => { database = await createTestDatabase() })
-afterAll(async () => { await database.drop() })
-beforeEach(async () => { app = await buildTestApp(database.url) })
-afterEach(async () => {
-  await app.close()
-  await database.query('DELETE FROM jenChat_Messages')
-  await database.query('DELETE FROM jenChat_Users')
-  await database.query('DELETE FROM jenChat_Sessions')
-})
+const t = useFreshApp()
 
 async function storedMessages (): Promise<string[]> {
-  const rows = await database.query<Array<{ Message: string }>>('SELECT Message FROM jenChat_Messages ORDER BY MessageID')
+  const rows = await t.database.query<Array<{ Message: string }>>('SELECT Message FROM jenChat_Messages ORDER BY MessageID')
   return rows.map((row) => row.Message)
 }
 
@@ -29,7 +17,7 @@ async function noticeFor (person: Person, location: string | undefined): Promise
 
 describe('forged posts (CSRF)', () => {
   it('stores nothing without the token and tells the sender to reload', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     const forms: Array<Record<string, string>> = [{ message: 'forged' }, { message: 'forged', token: 'wrong' }, { message: 'forged', token: '' }]
     for (const form of forms) {
@@ -41,8 +29,8 @@ describe('forged posts (CSRF)', () => {
   })
 
   it("refuses another participant's token", async () => {
-    const alice = new Person(app, 'alice')
-    const mallory = new Person(app, 'mallory')
+    const alice = new Person(t.app, 'alice')
+    const mallory = new Person(t.app, 'mallory')
     await alice.join()
     await mallory.join()
     const response = await alice.request('POST', '/post.php', { message: 'x', token: mallory.token })
@@ -51,7 +39,7 @@ describe('forged posts (CSRF)', () => {
   })
 
   it('gives each session its own token, and a new one at each login', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     const first = alice.token
     await alice.request('GET', '/login.php?logout=true')
@@ -63,8 +51,8 @@ describe('forged posts (CSRF)', () => {
 
 describe('flood control, per participant', () => {
   it('allows a burst of 5 messages in 5 s, then refuses with a notice to the sender only', async () => {
-    const alice = new Person(app, 'alice')
-    const bob = new Person(app, 'bob')
+    const alice = new Person(t.app, 'alice')
+    const bob = new Person(t.app, 'bob')
     await alice.join()
     await bob.join()
     for (let i = 1; i <= 5; i++) expect((await alice.say(`m${i}`)).headers.location).toBe('post.php')
@@ -74,23 +62,23 @@ describe('flood control, per participant', () => {
     expect((await bob.say('bob is fine')).headers.location).toBe('post.php')
     expect(await storedMessages()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'bob is fine'])
     // The burst window passes.
-    await database.query("UPDATE jenChat_Messages SET Posted = Posted - INTERVAL 6 SECOND WHERE UserName = 'alice'")
+    await t.database.query("UPDATE jenChat_Messages SET Posted = Posted - INTERVAL 6 SECOND WHERE UserName = 'alice'")
     expect((await alice.say('m7')).headers.location).toBe('post.php')
   })
 
   it('limits the sustained rate: 20 messages in 30 s', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     for (let i = 1; i <= 20; i++) {
       expect((await alice.say(`s${i}`)).headers.location).toBe('post.php')
       // Move each message out of the burst window, but keep it in the sustained one.
-      await database.query('UPDATE jenChat_Messages SET Posted = NOW(3) - INTERVAL 6 SECOND')
+      await t.database.query('UPDATE jenChat_Messages SET Posted = NOW(3) - INTERVAL 6 SECOND')
     }
     expect(await noticeFor(alice, (await alice.say('s21')).headers.location)).toContain('too fast')
   })
 
   it('refuses an immediate duplicate of the last message', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     await alice.say('same')
     expect(await noticeFor(alice, (await alice.say('same')).headers.location)).toBe('You just sent that message.')
@@ -99,7 +87,7 @@ describe('flood control, per participant', () => {
   })
 
   it('is configurable', async () => {
-    const strict = await buildTestApp(database.url, { FLOOD_BURST_COUNT: '1', FLOOD_BURST_WINDOW_MS: '10000' })
+    const strict = await buildTestApp(t.database.url, { FLOOD_BURST_COUNT: '1', FLOOD_BURST_WINDOW_MS: '10000' })
     try {
       const carol = new Person(strict, 'carol')
       await carol.join()
@@ -119,7 +107,7 @@ describe('messages that are not stored', () => {
     ['x'.repeat(256), 'Messages may be at most 255 characters long.'],
     ['é'.repeat(300), 'Messages may be at most 255 characters long.']
   ])('%j gets a notice', async (message, notice) => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     const response = await alice.say(message)
     expect(response.statusCode).toBe(302)
@@ -128,14 +116,14 @@ describe('messages that are not stored', () => {
   })
 
   it('stores 255 characters, counted as characters', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     expect((await alice.say('😀'.repeat(255))).headers.location).toBe('post.php')
     expect(await storedMessages()).toEqual(['😀'.repeat(255)])
   })
 
   it('answers a post without a session with the login page for the whole window', async () => {
-    const response = await app.inject({ method: 'POST', url: '/post.php', payload: 'message=hi', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    const response = await t.app.inject({ method: 'POST', url: '/post.php', payload: 'message=hi', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
     expect(response.statusCode).toBe(403)
     expect(response.body).toContain('top.location.replace(')
     expect(await storedMessages()).toEqual([])
@@ -144,7 +132,7 @@ describe('messages that are not stored', () => {
 
 describe('refused logins are limited per address; successful ones never', () => {
   it('answers 429 after 20 refusals from one address, but still lets a valid handle in', async () => {
-    const login = async (who: string, ip = '10.0.0.1') => await app.inject({
+    const login = async (who: string, ip = '10.0.0.1') => await t.app.inject({
       method: 'POST', url: '/login.php', remoteAddress: ip, payload: `who=${who}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }
     })
     for (let i = 0; i < 20; i++) expect((await login('bad handle')).statusCode).toBe(400)
@@ -161,14 +149,14 @@ describe('refused logins are limited per address; successful ones never', () => 
 
 describe('headers', () => {
   it('every page forbids framing by others, and nothing forces HTTPS', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     const responses = [
-      await app.inject('/'),
-      await app.inject('/login.php'),
-      await app.inject('/contents.html'),
-      await app.inject('/post.php'),
-      await app.inject('/nope'),
+      await t.app.inject('/'),
+      await t.app.inject('/login.php'),
+      await t.app.inject('/contents.html'),
+      await t.app.inject('/post.php'),
+      await t.app.inject('/nope'),
       await alice.request('GET', '/chat.php'),
       await alice.request('GET', '/thread.php')
     ]
@@ -189,7 +177,7 @@ describe('sessions', () => {
   it('have ids of 192 random bits', async () => {
     const ids = new Set<string>()
     for (let i = 0; i < 5; i++) {
-      const person = new Person(app, `p${i}`)
+      const person = new Person(t.app, `p${i}`)
       await person.join()
       const id = person.cookie.split('=')[1]?.split('.')[0] as string
       expect(id).toMatch(/^[A-Za-z0-9_-]{32}$/)
@@ -199,36 +187,36 @@ describe('sessions', () => {
   })
 
   it('can not be guessed: an unknown id, even signed correctly, opens nothing', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
     const [id, signature] = (alice.cookie.split('=')[1] as string).split('.')
     const tampered = (id as string).slice(0, -1) + ((id as string).endsWith('A') ? 'B' : 'A')
     for (const cookie of [`jenchat=${tampered}.${signature}`, `jenchat=${tampered}`]) {
-      const response = await app.inject({ url: '/chat.php', headers: { cookie } })
+      const response = await t.app.inject({ url: '/chat.php', headers: { cookie } })
       expect(response.headers.location).toBe('./login.php')
     }
   })
 
   it('end in the store when the participant is collected for idleness', async () => {
-    const alice = new Person(app, 'alice')
-    const bob = new Person(app, 'bob')
+    const alice = new Person(t.app, 'alice')
+    const bob = new Person(t.app, 'bob')
     await alice.join()
     await bob.join()
-    await database.query("UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 31 SECOND WHERE UserName = 'alice'")
+    await t.database.query("UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 31 SECOND WHERE UserName = 'alice'")
     await bob.say('collect')
     await alice.poll()
-    await app.jenchat.room.flushPresence()
+    await t.app.jenchat.room.flushPresence()
     const response = await alice.request('GET', alice.cursorUrl)
     expect(response.statusCode).toBe(403)
-    expect(await database.query('SELECT * FROM jenChat_Sessions')).toHaveLength(1)
+    expect(await t.database.query('SELECT * FROM jenChat_Sessions')).toHaveLength(1)
   })
 
   it('have an absolute lifetime', async () => {
-    const alice = new Person(app, 'alice')
+    const alice = new Person(t.app, 'alice')
     await alice.join()
-    await database.query('UPDATE jenChat_Sessions SET Expires = UNIX_TIMESTAMP() - 1')
+    await t.database.query('UPDATE jenChat_Sessions SET Expires = UNIX_TIMESTAMP() - 1')
     // A fresh process (no cache) reads the row: expired sessions open nothing.
-    const other = await buildTestApp(database.url)
+    const other = await buildTestApp(t.database.url)
     try {
       const response = await other.inject({ url: '/chat.php', headers: { cookie: alice.cookie } })
       expect(response.headers.location).toBe('./login.php')
