@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, createTestDatabase, Person, type TestDatabase } from '../helpers/app.js'
+import { createTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
+
+let database: TestDatabase
+let proxy: TcpProxy
+let app: FastifyInstance
+
+beforeAll(async () => {
+  database = await createTestDatabase()
+  const target = new URL(database.url)
+  proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port) })
+  app = await buildTestApp(proxy.url(database.url))
+})
+afterAll(async () => {
+  await app?.close()
+  await proxy?.close()
+  await database?.drop()
+})
+
+async function timed<T> (work: () => Promise<T>): Promise<{ value: T, ms: number }> {
+  const started = performance.now()
+  const value = await work()
+  return { value, ms: performance.now() - started }
+}
+
+describe.each([
+  ['swallows every packet for 10 s', (p: TcpProxy) => p.blackhole(), 10_000],
+  ['refuses connections for 5 s', (p: TcpProxy) => p.refuse(), 5000]
+])('the network to the database %s', (_name, breakIt, outageMs) => {
+  it('answers fast, keeps polls alive, reports lost posts, and resumes within 2 s', async () => {
+    const alice = new Person(app, `alice${outageMs}`)
+    const bob = new Person(app, `bob${outageMs}`)
+    await alice.join()
+    await bob.join()
+    await alice.say('before')
+    expect((await bob.poll()).map((m) => m.text)).toEqual(['before'])
+
+    breakIt(proxy)
+    const end = performance.now() + outageMs
+    let slowest = 0
+    let posts = 0
+    while (performance.now() < end) {
+      const poll = await timed(async () => await bob.request('GET', bob.cursorUrl))
+      expect(poll.value.statusCode).toBe(200)
+      expect(poll.value.body).toContain('setTimeout(')
+      const post = await timed(async () => await alice.say(`during ${posts++}`))
+      expect(post.value.headers.location).toBe('post.php?notice=failed')
+      const newcomer = await timed(async () => await app.inject({
+        method: 'POST', url: '/login.php', payload: 'who=carol', headers: { 'content-type': 'application/x-www-form-urlencoded' }
+      }))
+      expect(newcomer.value.statusCode).toBe(503)
+      expect(newcomer.value.body).toBe('The chat is unavailable right now. Please try again in a moment.\n')
+      slowest = Math.max(slowest, poll.ms, post.ms, newcomer.ms)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    // No request waited for the database longer than its query/connect timeout (3 s).
+    expect(slowest).toBeLessThan(3500)
+    const notice = await alice.request('GET', 'post.php?notice=failed')
+    expect(notice.body).toContain('Your message could not be sent')
+
+    proxy.restore()
+    const restored = performance.now()
+    let delivered: string[] = []
+    for (let i = 0; delivered.length === 0 && i < 100; i++) {
+      const post = await alice.say(`after ${i}`)
+      if (post.headers.location === 'post.php') delivered = (await bob.poll()).map((m) => m.text)
+      else await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const resumedMs = performance.now() - restored
+    expect(delivered).toHaveLength(1)
+    expect(delivered[0]).toMatch(/^after \d+$/)
+    expect(resumedMs).toBeLessThan(2000)
+    // Nothing that was refused during the outage shows up afterwards.
+    expect(await bob.poll()).toEqual([])
+  }, 30_000)
+})
