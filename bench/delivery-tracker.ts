@@ -1,0 +1,128 @@
+import type { WindowStats } from './window-stats.js'
+
+/** What the tracker needs to know about a participant to decide whether it should have seen a message. */
+export interface Presence {
+  /** performance.now() when the login answer arrived (the participant exists from then), or -1. */
+  joinedAt: number
+  /** performance.now() when it left the room (logged out, sent away), or -1 while present. */
+  leftAt: number
+}
+
+interface SentMessage {
+  sender: number
+  sentAt: number
+  stats: WindowStats | null
+  /** One bit per participant index: seen by that participant. */
+  seen: Uint8Array
+  refused: boolean
+}
+
+/**
+ * Follows every message the simulated users post (text `b<sender>x<seq>`) until each participant who
+ * was in the room when it was sent has seen it once. A second sighting is a duplicate; no sighting
+ * by the time the message is settled (after a grace period) is a loss.
+ */
+export class DeliveryTracker {
+  private readonly sent = new Map<number, SentMessage>()
+  /** Highest sequence number settled per sender: a later sighting of those is "late". */
+  private readonly settledUpTo: number[] = []
+
+  /** `participants` is indexed by participant number and grows as people join. */
+  constructor (private readonly participants: readonly Presence[]) {}
+
+  static text (sender: number, seq: number): string {
+    return 'b' + sender + 'x' + seq
+  }
+
+  posted (sender: number, seq: number, sentAt: number, stats: WindowStats | null): void {
+    // Whoever joins later isn't expected to see it: one bit for each participant so far is enough.
+    const seen = new Uint8Array((this.participants.length + 7) >>> 3)
+    this.sent.set(key(sender, seq), { sender, sentAt, stats, seen, refused: false })
+  }
+
+  /** The server did not store it (a notice came back): nobody is expected to see it. */
+  refused (sender: number, seq: number): void {
+    const message = this.sent.get(key(sender, seq))
+    if (message !== undefined) message.refused = true
+  }
+
+  /**
+   * Reads the messages out of a poll's body (latin1): `<div><strong>NAME: </strong>b12x3</div>`.
+   * Hand-rolled rather than a global regex: a poll may carry hundreds of messages, thousands of times
+   * a second, and this avoids a match array per message.
+   */
+  deliveredIn (body: string, receiver: number, at: number): void {
+    const marker = '</strong>b'
+    let from = body.indexOf(marker)
+    while (from >= 0) {
+      let i = from + marker.length
+      let sender = 0
+      let seq = 0
+      let c = body.charCodeAt(i)
+      while (c >= 48 && c <= 57) { sender = sender * 10 + c - 48; c = body.charCodeAt(++i) }
+      if (c === 120 /* x */) {
+        c = body.charCodeAt(++i)
+        while (c >= 48 && c <= 57) { seq = seq * 10 + c - 48; c = body.charCodeAt(++i) }
+        if (c === 60 /* < */) this.delivered(sender, seq, receiver, at)
+      }
+      from = body.indexOf(marker, i)
+    }
+  }
+
+  private delivered (sender: number, seq: number, receiver: number, at: number): void {
+    const message = this.sent.get(key(sender, seq))
+    if (message === undefined) {
+      if (seq <= (this.settledUpTo[sender] ?? -1) && this.currentStats !== null) this.currentStats.late++
+      return
+    }
+    const byte = receiver >>> 3
+    const bit = 1 << (receiver & 7)
+    const stats = message.stats
+    // Joined after it was sent (its login cursor may still include it): neither expected nor wrong.
+    if (byte >= message.seen.length) return
+    if (((message.seen[byte] as number) & bit) !== 0) {
+      if (stats !== null) stats.duplicates++
+      return
+    }
+    message.seen[byte] = (message.seen[byte] as number) | bit
+    if (stats !== null) {
+      stats.deliveries++
+      if (receiver !== sender) stats.deliveryLatency.recordMs(at - message.sentAt)
+    }
+  }
+
+  /** Where late sightings are counted (the window running when they arrive). */
+  currentStats: WindowStats | null = null
+
+  /**
+   * Settles every message sent so far: a participant that joined before the message was sent and
+   * was still in the room `graceMs` later must have seen it. The sender counts as a receiver too.
+   */
+  settle (graceMs: number): void {
+    const participants = this.participants
+    for (const [id, message] of this.sent) {
+      this.sent.delete(id)
+      const seq = id % SEQ_SPAN
+      if (seq > (this.settledUpTo[message.sender] ?? -1)) this.settledUpTo[message.sender] = seq
+      if (message.refused || message.stats === null) continue
+      let lost = 0
+      for (let r = 0; r < participants.length && r < message.seen.length * 8; r++) {
+        const who = participants[r] as Presence
+        if (who.joinedAt < 0 || who.joinedAt > message.sentAt) continue
+        if (who.leftAt >= 0 && who.leftAt < message.sentAt + graceMs) continue
+        if (((message.seen[r >>> 3] as number) & (1 << (r & 7))) === 0) lost++
+      }
+      message.stats.lost += lost
+    }
+  }
+
+  get pending (): number {
+    return this.sent.size
+  }
+}
+
+const SEQ_SPAN = 1_000_000
+
+function key (sender: number, seq: number): number {
+  return sender * SEQ_SPAN + seq
+}
