@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises'
-import type { RowDataPacket } from 'mysql2/promise'
 import type { Database } from './pool.js'
 
 const SCHEMA_FILE = new URL('../../../sql/schema.sql', import.meta.url)
@@ -25,6 +24,21 @@ function statements (sqlText: string): string[] {
 }
 
 /**
+ * Asks the table itself rather than information_schema: MariaDB 10.11 was seen to crash (signal
+ * 11 while dropping the temporary table behind an information_schema.COLUMNS query) when such
+ * queries ran while other databases were being dropped.
+ */
+async function hasUserNameColumn (db: Database): Promise<boolean> {
+  try {
+    await db.rows('SELECT UserName FROM jenChat_Messages LIMIT 0')
+    return true
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ER_BAD_FIELD_ERROR') return false
+    throw error
+  }
+}
+
+/**
  * Creates the tables when missing and upgrades a database made by the PHP original: its
  * jenChat_Messages has no UserName column, which the port needs so that messages outlive their
  * author. Safe to run on every start and from several processes at once.
@@ -33,11 +47,7 @@ export async function applySchema (db: Database): Promise<void> {
   for (const statement of statements(await readSchema())) {
     await db.write(statement)
   }
-  const columns = await db.rows<RowDataPacket & { name: string }>(
-    `SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS
-      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'jenChat_Messages' AND COLUMN_NAME = 'UserName'`
-  )
-  if (columns.length === 0) {
+  if (!(await hasUserNameColumn(db))) {
     try {
       await db.write("ALTER TABLE jenChat_Messages ADD COLUMN UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT ''")
     } catch (error) {
