@@ -4,7 +4,7 @@ import fastifyFormbody from '@fastify/formbody'
 import fastifySession from '@fastify/session'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
-import { DatabaseUnavailableError, isConnectionFailure } from './db/pool.js'
+import { DatabaseUnavailableError, isConnectionFailure, isPoolBusy } from './db/pool.js'
 import { applySchema } from './db/schema.js'
 import { sendPage, sendPlain } from './http.js'
 import { registerResponseHeaders } from './response-headers.js'
@@ -80,6 +80,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     }
     if (isConnectionFailure(error) || error instanceof DatabaseUnavailableError) {
       request.log.warn({ url: request.url, code: error.code }, 'database unreachable')
+    } else if (isPoolBusy(error)) {
+      request.log.warn({ url: request.url }, 'database busy: too many queries waiting')
     } else {
       request.log.error({ err: error, url: request.url, method: request.method }, 'request failed')
     }

@@ -26,6 +26,8 @@ export interface Timings {
   readonly messageLifetimeMs: number
   /** How often each process refreshes its view of the room from the database. */
   readonly roomRefreshMs: number
+  /** A post runs garbage collection when the process's last one started at least this long ago. */
+  readonly gcIntervalMs: number
   /** Absolute lifetime of a session, from login. */
   readonly sessionLifetimeMs: number
   /** Poll delay after a failed poll (the loop never stops, it slows down). */
@@ -127,6 +129,7 @@ export function loadConfig (env: Env = process.env): Config {
     presenceWindowMs: int('PRESENCE_WINDOW_MS', 5000, 1000, 600_000),
     messageLifetimeMs: int('MESSAGE_LIFETIME_MS', 30_000, 5000, 3_600_000),
     roomRefreshMs: int('ROOM_REFRESH_MS', 100, 10, 5000),
+    gcIntervalMs: int('GC_INTERVAL_MS', 1000, 0, 60_000),
     sessionLifetimeMs: int('SESSION_LIFETIME_MS', 12 * 3600_000, 60_000, 30 * 24 * 3600_000),
     errorRetryMs: int('ERROR_RETRY_MS', 2000, 100, 60_000)
   }

@@ -13,7 +13,7 @@ export const NO_CACHE_HEADERS = {
 export const HTML = 'text/html; charset=utf-8'
 
 /** Sends a page (dynamic pages get the no-cache headers from response-headers.ts). */
-export function sendPage (reply: FastifyReply, body: string, status = 200): FastifyReply {
+export function sendPage (reply: FastifyReply, body: string | Buffer, status = 200): FastifyReply {
   return reply.code(status).type(HTML).send(body)
 }
 

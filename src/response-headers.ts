@@ -20,7 +20,9 @@ const POLL = '/thread.php'
  * - nothing that breaks plain HTTP (no HSTS, no upgrade-insecure-requests).
  */
 export function registerResponseHeaders (app: FastifyInstance): void {
-  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
+  // A callback hook rather than an async one: it runs on every poll, and a promise per response
+  // is measurable there.
+  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
     reply.header('content-security-policy', "frame-ancestors 'self'")
     reply.header('x-frame-options', 'SAMEORIGIN')
     const route = request.routeOptions.url
@@ -37,5 +39,6 @@ export function registerResponseHeaders (app: FastifyInstance): void {
     if (!reply.hasHeader('cache-control') && (route === undefined || !CACHEABLE.has(route))) {
       reply.headers(NO_CACHE_HEADERS)
     }
+    done(null, payload)
   })
 }

@@ -53,6 +53,10 @@ export function createRoom (
   let loaded = false
   let healthy = true
 
+  // Answers of messagesAfter() for the current lastId, by cursor.
+  const deliveries = new Map<number, Delivery>()
+  let deliveriesFor = -1
+
   const present = new Set<number>()
   const gone = new Map<number, number>()
 
@@ -75,6 +79,7 @@ export function createRoom (
       log.warn('the database lost its MEMORY tables (restart?): forgetting cached messages and sessions')
       cached.length = 0
       lastId = 0
+      deliveries.clear()
       present.clear()
       gone.clear()
       deps.onDatabaseReset()
@@ -93,7 +98,10 @@ export function createRoom (
       }
       let expired = 0
       while (expired < cached.length && (cached[expired] as CachedMessage).fetchedAt < now - options.retentionMs) expired++
-      if (expired > 0) cached.splice(0, expired)
+      if (expired > 0) {
+        cached.splice(0, expired)
+        deliveries.clear()
+      }
       loaded = true
       if (!healthy) log.info('database reachable again')
       healthy = true
@@ -169,9 +177,20 @@ export function createRoom (
     refresh,
     flushPresence,
 
-    /** Messages after `cursor`, as thread-frame HTML, or null when there is nothing new. */
+    /**
+     * Messages after `cursor`, as thread-frame HTML, or null when there is nothing new. Pollers
+     * that last polled within the same refresh share a cursor, so between two refreshes there are
+     * only a handful of distinct answers: each is built once and the same object is handed to
+     * everyone asking for it (the thread route caches its encoded page per object).
+     */
     messagesAfter (cursor: number): Delivery | null {
       if (lastId <= cursor) return null
+      if (deliveriesFor !== lastId) {
+        deliveries.clear()
+        deliveriesFor = lastId
+      }
+      const known = deliveries.get(cursor)
+      if (known !== undefined) return known
       let low = 0
       let high = cached.length
       while (low < high) {
@@ -182,7 +201,9 @@ export function createRoom (
       if (low === cached.length) return null
       let html = ''
       for (let i = low; i < cached.length; i++) html += (cached[i] as CachedMessage).html
-      return { html, cursor: lastId }
+      const delivery = { html, cursor: lastId }
+      deliveries.set(cursor, delivery)
+      return delivery
     },
 
     /** The newest MessageID this process has seen: where a newcomer's delivery starts. */

@@ -5,6 +5,7 @@ import { createMessagesRepository } from './db/messages.js'
 import { createDatabase } from './db/pool.js'
 import { createSessionsRepository } from './db/sessions.js'
 import { createUsersRepository } from './db/users.js'
+import { createGarbageCollector } from './garbage-collector.js'
 import { createLoginThrottle } from './login-throttle.js'
 import { createRoom } from './room.js'
 import { createSessionStore } from './session-store.js'
@@ -42,9 +43,13 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
     retentionMs: timings.messageLifetimeMs + 30_000,
     goneMemoryMs: sessionCacheMs * 2
   })
+  const garbageCollector = createGarbageCollector({ messages, users, sessions }, {
+    lifetimeMs: timings.messageLifetimeMs,
+    minIntervalMs: timings.gcIntervalMs
+  })
   const loginThrottle = createLoginThrottle({ limit: limits.loginFailures, windowMs: limits.loginFailureWindowMs })
 
-  return { config, db, users, messages, sessions, sessionStore, room, loginThrottle }
+  return { config, db, users, messages, sessions, sessionStore, room, garbageCollector, loginThrottle }
 }
 
 export type Services = ReturnType<typeof createServices>

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { RowDataPacket } from 'mysql2/promise'
+import type { RowDataPacket } from 'mysql2'
 import type { Database, QueryOptions } from './pool.js'
 
 /** jenChat_Epoch: tells whether the MEMORY tables are still the ones this process knew. */

@@ -1,4 +1,4 @@
-import type { RowDataPacket } from 'mysql2/promise'
+import type { RowDataPacket } from 'mysql2'
 import type { Database, QueryOptions } from './pool.js'
 
 export interface StoredMessage {

@@ -1,4 +1,4 @@
-import type { RowDataPacket } from 'mysql2/promise'
+import type { RowDataPacket } from 'mysql2'
 import type { Database } from './pool.js'
 
 /** jenChat_Users: one row per participant currently in the room. */

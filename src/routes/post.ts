@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
 import { leaveChat, postDone, postRefused } from '../../views/worker-frames.js'
-import { DatabaseUnavailableError, isConnectionFailure, isTableFull } from '../db/pool.js'
+import { DatabaseUnavailableError, isConnectionFailure, isPoolBusy, isTableFull } from '../db/pool.js'
 import { MAX_MESSAGE_LENGTH, prepareMessage } from '../message-text.js'
 import { sendPage, single } from '../http.js'
 import type { Services } from '../services.js'
@@ -27,8 +27,8 @@ function sameToken (expected: string, given: string): boolean {
 }
 
 export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { messages, users, sessions, room, config } = services
-  const { limits, timings } = config
+  const { messages, room, garbageCollector, config } = services
+  const { limits } = config
 
   app.get('/post.php', async (request, reply) => {
     const notice = single(request.query, 'notice')
@@ -62,12 +62,7 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
         return await refuse('flood')
       }
 
-      // Garbage collection on each post, as the original: three independent deletes, run side by side.
-      await Promise.all([
-        messages.collectOld(timings.messageLifetimeMs),
-        users.collectIdle(timings.messageLifetimeMs),
-        sessions.collectExpired()
-      ])
+      await garbageCollector.onPost()
 
       const id = await messages.post(participant.userId, message.text)
       if (id === null) {
@@ -79,10 +74,12 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
       await room.refresh().catch(() => undefined)
     } catch (error) {
       if (isTableFull(error)) {
+        garbageCollector.collectOnNextPost()
         request.log.warn('jenChat_Messages is full (max_heap_table_size); refusing posts until garbage collection frees rows')
         return await refuse('full')
       }
       if (isConnectionFailure(error) || error instanceof DatabaseUnavailableError) request.log.warn('cannot store a message: database unreachable')
+      else if (isPoolBusy(error)) request.log.warn('cannot store a message: too many queries waiting for the database')
       else request.log.error({ err: error }, 'cannot store a message')
       return await refuse('failed')
     }

@@ -1,16 +1,46 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { emptyPoll, leaveChat, messagesPoll } from '../../views/worker-frames.js'
 import { sendPage, single } from '../http.js'
+import type { Delivery } from '../room.js'
 import type { Services } from '../services.js'
 import { participantIn, sessionCookieName, type Participant } from '../session.js'
 
 const CURSOR = /^\d{1,10}$/
 const SESSION_ENDED = './login.php?reason=expired'
+/** Verified cookies remembered at most; beyond that the cache starts again (an HMAC per poll). */
+const VERIFIED_COOKIES_MAX = 100_000
 
 export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const { room, config, sessionStore } = services
   const { pollIntervalMs } = config.timings
   const cookieName = sessionCookieName(config)
+
+  // The poll is the one request every participant makes every second: its answers are encoded
+  // once, not once per participant. An empty poll is always the same bytes; a delivery is shared
+  // by everyone at the same cursor until the room's next refresh (see room.messagesAfter).
+  const emptyPage = Buffer.from(emptyPoll(pollIntervalMs))
+  const deliveryPages = new WeakMap<Delivery, Buffer>()
+  function deliveryPage (delivery: Delivery): Buffer {
+    let page = deliveryPages.get(delivery)
+    if (page === undefined) {
+      page = Buffer.from(messagesPoll(delivery.html, delivery.cursor, pollIntervalMs))
+      deliveryPages.set(delivery, page)
+    }
+    return page
+  }
+
+  // A signed cookie verifies the same way every second; the HMAC is done once per cookie value.
+  const verifiedCookies = new Map<string, string | null>()
+  function sessionIdIn (cookie: string, request: FastifyRequest): string | null {
+    let id = verifiedCookies.get(cookie)
+    if (id === undefined) {
+      const unsigned = request.unsignCookie(cookie)
+      id = unsigned.valid && unsigned.value !== null ? unsigned.value : null
+      if (verifiedCookies.size >= VERIFIED_COOKIES_MAX) verifiedCookies.clear()
+      verifiedCookies.set(cookie, id)
+    }
+    return id
+  }
 
   /**
    * The session behind the cookie, read the way @fastify/session would (same signer, same store),
@@ -19,9 +49,9 @@ export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (a
   async function sessionOf (request: FastifyRequest): Promise<{ id: string, participant: Participant | null } | null> {
     const cookie = request.cookies[cookieName]
     if (cookie === undefined) return null
-    const unsigned = request.unsignCookie(cookie)
-    if (!unsigned.valid || unsigned.value === null) return null
-    return { id: unsigned.value, participant: participantIn(await sessionStore.read(unsigned.value)) }
+    const id = sessionIdIn(cookie, request)
+    if (id === null) return null
+    return { id, participant: participantIn(await sessionStore.read(id)) }
   }
 
   // Polls are not logged at info: one line per participant per second would drown the log.
@@ -44,8 +74,6 @@ export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (a
       ? Math.max(Number(given), participant.joinCursor)
       : participant.joinCursor
     const delivery = room.messagesAfter(cursor)
-    return sendPage(reply, delivery === null
-      ? emptyPoll(pollIntervalMs)
-      : messagesPoll(delivery.html, delivery.cursor, pollIntervalMs))
+    return sendPage(reply, delivery === null ? emptyPage : deliveryPage(delivery))
   })
 }

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
-import { Person, parseMessages, useFreshApp } from '../helpers/app.js'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { buildTestApp, Person, parseMessages, useFreshApp } from '../helpers/app.js'
 
 const NO_CACHE = {
   expires: 'Thu, 19 Nov 1981 08:52:00 GMT',
@@ -133,8 +133,11 @@ describe('post.php', () => {
   })
 
   it('POST collects messages older than 30 s and participants idle for 30 s', async () => {
-    const alice = new Person(t.app, 'alice')
-    const idle = new Person(t.app, 'idle')
+    // GC_INTERVAL_MS=0: every post collects, as the original did (see the next test for the default).
+    const app = await buildTestApp(t.database.url, { GC_INTERVAL_MS: '0' })
+    onTestFinished(async () => { await app.close() })
+    const alice = new Person(app, 'alice')
+    const idle = new Person(app, 'idle')
     await alice.join()
     await idle.join()
     await alice.say('old')
@@ -145,6 +148,22 @@ describe('post.php', () => {
     expect(messages.map((m) => m.Message)).toEqual(['new'])
     const users = await t.database.query<Array<{ UserName: string }>>('SELECT UserName FROM jenChat_Users')
     expect(users.map((u) => u.UserName)).toEqual(['alice'])
+  })
+
+  it('POST collects at most once per GC_INTERVAL_MS per process, and again after the interval', async () => {
+    const app = await buildTestApp(t.database.url, { GC_INTERVAL_MS: '300' })
+    onTestFinished(async () => { await app.close() })
+    const alice = new Person(app, 'alice')
+    await alice.join()
+    await alice.say('first') // collects (nothing to collect yet)
+    await t.database.query("UPDATE jenChat_Messages SET Posted = NOW(3) - INTERVAL 31 SECOND WHERE Message = 'first'")
+    await alice.say('second') // within the interval: no collection
+    const before = await t.database.query<Array<{ Message: string }>>('SELECT Message FROM jenChat_Messages ORDER BY MessageID')
+    expect(before.map((m) => m.Message)).toEqual(['first', 'second'])
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    await alice.say('third') // the interval has passed: collects
+    const after = await t.database.query<Array<{ Message: string }>>('SELECT Message FROM jenChat_Messages ORDER BY MessageID')
+    expect(after.map((m) => m.Message)).toEqual(['second', 'third'])
   })
 })
 

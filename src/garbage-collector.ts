@@ -1,0 +1,60 @@
+import type { MessagesRepository } from './db/messages.js'
+import type { SessionsRepository } from './db/sessions.js'
+import type { UsersRepository } from './db/users.js'
+
+export interface GarbageCollectorOptions {
+  /** Messages and idle participants older than this are removed. */
+  lifetimeMs: number
+  /** A post starts a collection only if the last one in this process started this long ago. */
+  minIntervalMs: number
+}
+
+/**
+ * The original's garbage collection "on each post": old messages, idle participants and (ours)
+ * expired sessions. The original's timestamps had one-second resolution, so a second collection
+ * within the same second finds almost nothing; in a busy room (hundreds of posts a second) it
+ * tripled the statements per post. A post therefore collects when the last collection of this
+ * process started at least `minIntervalMs` ago, and waits for it; posts in between go straight on.
+ */
+export function createGarbageCollector (
+  repositories: { messages: MessagesRepository, users: UsersRepository, sessions: SessionsRepository },
+  options: GarbageCollectorOptions
+) {
+  const { messages, users, sessions } = repositories
+  let lastStarted = Number.NEGATIVE_INFINITY
+  let running: Promise<void> | null = null
+
+  async function collect (): Promise<void> {
+    // Three independent deletes, side by side.
+    await Promise.all([
+      messages.collectOld(options.lifetimeMs),
+      users.collectIdle(options.lifetimeMs),
+      sessions.collectExpired()
+    ])
+  }
+
+  return {
+    /** The next post collects whatever the interval says: a table filled up and needs room now. */
+    collectOnNextPost (): void {
+      lastStarted = Number.NEGATIVE_INFINITY
+    },
+
+    /** Called on each post; resolves when a collection it started (if any) is done. */
+    async onPost (): Promise<void> {
+      if (running !== null) return
+      const now = performance.now()
+      if (now - lastStarted < options.minIntervalMs) return
+      lastStarted = now
+      running = collect().finally(() => { running = null })
+      try {
+        await running
+      } catch (error) {
+        // Failed: the next post tries again instead of waiting out the interval.
+        lastStarted = Number.NEGATIVE_INFINITY
+        throw error
+      }
+    }
+  }
+}
+
+export type GarbageCollector = ReturnType<typeof createGarbageCollector>
