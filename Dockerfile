@@ -17,5 +17,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY sql ./sql
 USER node
+# Memory: see README ("Performance"). Replace NODE_OPTIONS to change them (e.g. a larger heap for a huge room).
+ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=256"
 EXPOSE 3000
 CMD ["node", "dist/src/server.js"]

@@ -28,6 +28,12 @@ export async function cleanUpEverything (): Promise<void> {
 const here = new URL('.', import.meta.url).pathname
 const repoRoot = here.endsWith('/dist/bench/') ? join(here, '../..') : join(here, '..')
 
+/**
+ * The V8 memory settings `npm start` and the Docker image run the server with (test/ops checks that
+ * they agree). The baseline gets them too, so both processes run on the same runtime settings.
+ */
+export const SERVER_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=256'
+
 export const SERVER_SCRIPT = join(repoRoot, 'dist/src/server.js')
 export const BASELINE_SCRIPT = join(repoRoot, 'dist/bench/baseline-server.js')
 
@@ -80,7 +86,7 @@ async function spawnServer (options: SpawnOptions): Promise<Target> {
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${options.label}-${Date.now()}.cpuprofile`)
   }
   const child = spawn(process.execPath, [...nodeArgs, options.script], {
-    env: { PATH: process.env.PATH ?? '', ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: SERVER_NODE_OPTIONS, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   child.stdout?.pipe(log)

@@ -148,7 +148,7 @@ export function loadConfig (env: Env = process.env): Config {
     loginFailures: int('LOGIN_FAILURE_LIMIT', 20, 1, 100_000),
     loginFailureWindowMs: int('LOGIN_FAILURE_WINDOW_MS', 60_000, 1000, 3_600_000),
     dbConnections: int('DB_CONNECTIONS', 10, 1, 1000),
-    dbQueueLimit: int('DB_QUEUE_LIMIT', 100, 1, 100_000),
+    dbQueueLimit: int('DB_QUEUE_LIMIT', 1000, 1, 100_000),
     dbQueryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 10_000, 1000, 600_000)
   }

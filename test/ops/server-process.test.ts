@@ -1,6 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SERVER_NODE_OPTIONS } from '../../bench/target-server.js'
 import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../helpers/app.js'
 
 // `npm test` builds dist/ before running vitest; this file checks the real entry point.
@@ -92,6 +94,15 @@ describe('the server process', () => {
     } finally {
       await legacy.drop()
     }
+  })
+})
+
+describe('memory settings', () => {
+  it('are the same for npm start, the Docker image and the benchmark', () => {
+    const root = new URL('../..', import.meta.url)
+    const start = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }).scripts.start
+    expect(start).toContain(`NODE_OPTIONS="${SERVER_NODE_OPTIONS} \${NODE_OPTIONS:-}"`)
+    expect(readFileSync(new URL('Dockerfile', root), 'utf8')).toContain(`ENV NODE_OPTIONS="${SERVER_NODE_OPTIONS}"`)
   })
 })
 
