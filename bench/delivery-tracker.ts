@@ -48,31 +48,27 @@ export class DeliveryTracker {
 
   /**
    * Reads the messages out of a poll's body (latin1): `<div><strong>NAME: </strong>b12x3</div>`.
-   * Hand-rolled rather than a global regex: a poll may carry hundreds of messages, thousands of times
-   * a second, and this avoids a match array per message.
+   * Everyone who polls between two refreshes of the server gets the very same body, so the messages
+   * of a body are read once and remembered by the body's full text (identical text, identical
+   * messages: nothing is assumed about the server). Each receiver is still checked for every one.
    */
   deliveredIn (body: string, receiver: number, at: number): void {
-    const marker = '</strong>b'
-    let from = body.indexOf(marker)
-    while (from >= 0) {
-      let i = from + marker.length
-      let sender = 0
-      let seq = 0
-      let c = body.charCodeAt(i)
-      while (c >= 48 && c <= 57) { sender = sender * 10 + c - 48; c = body.charCodeAt(++i) }
-      if (c === 120 /* x */) {
-        c = body.charCodeAt(++i)
-        while (c >= 48 && c <= 57) { seq = seq * 10 + c - 48; c = body.charCodeAt(++i) }
-        if (c === 60 /* < */) this.delivered(sender, seq, receiver, at)
-      }
-      from = body.indexOf(marker, i)
+    let keys = this.parsedBodies.get(body)
+    if (keys === undefined) {
+      keys = messageKeys(body)
+      if (this.parsedBodies.size >= PARSED_BODIES_MAX) this.parsedBodies.clear()
+      this.parsedBodies.set(body, keys)
     }
+    for (let i = 0; i < keys.length; i++) this.delivered(keys[i] as number, receiver, at)
   }
 
-  private delivered (sender: number, seq: number, receiver: number, at: number): void {
-    const message = this.sent.get(key(sender, seq))
+  private readonly parsedBodies = new Map<string, number[]>()
+
+  private delivered (id: number, receiver: number, at: number): void {
+    const message = this.sent.get(id)
     if (message === undefined) {
-      if (seq <= (this.settledUpTo[sender] ?? -1) && this.currentStats !== null) this.currentStats.late++
+      const sender = Math.floor(id / SEQ_SPAN)
+      if (id % SEQ_SPAN <= (this.settledUpTo[sender] ?? -1) && this.currentStats !== null) this.currentStats.late++
       return
     }
     const byte = receiver >>> 3
@@ -87,7 +83,7 @@ export class DeliveryTracker {
     message.seen[byte] = (message.seen[byte] as number) | bit
     if (stats !== null) {
       stats.deliveries++
-      if (receiver !== sender) stats.deliveryLatency.recordMs(at - message.sentAt)
+      if (receiver !== message.sender) stats.deliveryLatency.recordMs(at - message.sentAt)
     }
   }
 
@@ -122,6 +118,32 @@ export class DeliveryTracker {
 }
 
 const SEQ_SPAN = 1_000_000
+/** Distinct poll bodies remembered at most (a few dozen arrive per second). */
+const PARSED_BODIES_MAX = 512
+
+/**
+ * The message keys in a poll body, in order. Hand-rolled rather than a global regex: a poll may
+ * carry hundreds of messages, and this avoids a match array per message.
+ */
+function messageKeys (body: string): number[] {
+  const keys: number[] = []
+  const marker = '</strong>b'
+  let from = body.indexOf(marker)
+  while (from >= 0) {
+    let i = from + marker.length
+    let sender = 0
+    let seq = 0
+    let c = body.charCodeAt(i)
+    while (c >= 48 && c <= 57) { sender = sender * 10 + c - 48; c = body.charCodeAt(++i) }
+    if (c === 120 /* x */) {
+      c = body.charCodeAt(++i)
+      while (c >= 48 && c <= 57) { seq = seq * 10 + c - 48; c = body.charCodeAt(++i) }
+      if (c === 60 /* < */) keys.push(key(sender, seq))
+    }
+    from = body.indexOf(marker, i)
+  }
+  return keys
+}
 
 function key (sender: number, seq: number): number {
   return sender * SEQ_SPAN + seq

@@ -93,6 +93,8 @@ export function createRoom (
       const fresh = await messages.after(lastId, { probe: true })
       const now = performance.now()
       for (const message of fresh) {
+        // Already added by its own post (see addPosted) while this query was in flight.
+        if (message.id <= lastId) continue
         cached.push({ id: message.id, html: renderMessage(message), fetchedAt: now })
         lastId = message.id
       }
@@ -204,6 +206,19 @@ export function createRoom (
       const delivery = { html, cursor: lastId }
       deliveries.set(cursor, delivery)
       return delivery
+    },
+
+    /**
+     * A message this process just stored. When it directly follows the newest message the room
+     * knows, nothing can be missing in between, so it joins the room at once and the next polls
+     * carry it without waiting for a query. Otherwise (another process posted in between, or an id
+     * was skipped) returns false, and the caller refreshes from the database.
+     */
+    addPosted (message: StoredMessage): boolean {
+      if (!loaded || !healthy || message.id !== lastId + 1) return false
+      cached.push({ id: message.id, html: renderMessage(message), fetchedAt: performance.now() })
+      lastId = message.id
+      return true
     },
 
     /** The newest MessageID this process has seen: where a newcomer's delivery starts. */

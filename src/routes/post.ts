@@ -71,7 +71,7 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
         return await refuse('expired')
       }
       // The sender's own next poll (on this process) sees the message without waiting for the timer.
-      await room.refresh().catch(() => undefined)
+      if (!room.addPosted({ id, name: participant.handle, text: message.text })) await room.refresh().catch(() => undefined)
     } catch (error) {
       if (isTableFull(error)) {
         garbageCollector.collectOnNextPost()
