@@ -53,16 +53,27 @@ export class DeliveryTracker {
    * messages: nothing is assumed about the server). Each receiver is still checked for every one.
    */
   deliveredIn (body: string, receiver: number, at: number): void {
-    let keys = this.parsedBodies.get(body)
-    if (keys === undefined) {
-      keys = messageKeys(body)
-      if (this.parsedBodies.size >= PARSED_BODIES_MAX) this.parsedBodies.clear()
-      this.parsedBodies.set(body, keys)
+    const known = this.parsedBodies.get(body)
+    if (known !== undefined) {
+      for (let i = 0; i < known.length; i++) this.deliveredMessage(known[i] as SentMessage, receiver, at)
+      return
     }
-    for (let i = 0; i < keys.length; i++) this.delivered(keys[i] as number, receiver, at)
+    const keys = messageKeys(body)
+    // Remembered only when every message in it is being followed: the others take the slow path
+    // (late or unknown) every time, and settle() forgets everything remembered.
+    const messages: SentMessage[] = []
+    for (const id of keys) {
+      const message = this.sent.get(id)
+      if (message !== undefined) messages.push(message)
+    }
+    if (messages.length === keys.length) {
+      if (this.parsedBodies.size >= PARSED_BODIES_MAX) this.parsedBodies.clear()
+      this.parsedBodies.set(body, messages)
+    }
+    for (const id of keys) this.delivered(id, receiver, at)
   }
 
-  private readonly parsedBodies = new Map<string, number[]>()
+  private readonly parsedBodies = new Map<string, SentMessage[]>()
 
   private delivered (id: number, receiver: number, at: number): void {
     const message = this.sent.get(id)
@@ -71,6 +82,10 @@ export class DeliveryTracker {
       if (id % SEQ_SPAN <= (this.settledUpTo[sender] ?? -1) && this.currentStats !== null) this.currentStats.late++
       return
     }
+    this.deliveredMessage(message, receiver, at)
+  }
+
+  private deliveredMessage (message: SentMessage, receiver: number, at: number): void {
     const byte = receiver >>> 3
     const bit = 1 << (receiver & 7)
     const stats = message.stats
@@ -95,6 +110,7 @@ export class DeliveryTracker {
    * was still in the room `graceMs` later must have seen it. The sender counts as a receiver too.
    */
   settle (graceMs: number): void {
+    this.parsedBodies.clear()
     const participants = this.participants
     for (const [id, message] of this.sent) {
       this.sent.delete(id)
