@@ -8,7 +8,10 @@ import { findDatabasePid, openFileLimit } from './process-stats.js'
 import { summariseProfile, type ProfileSummary } from './profile-summary.js'
 import { attachedServer, startBaselineServer, startRealServer, type Target } from './target-server.js'
 
-export interface BenchOptions {
+/** The timings and rates of a step, as the load generator takes them. */
+type StepSettings = Pick<LoadOptions, 'warmupMs' | 'measureMs' | 'graceMs' | 'joinRate' | 'joinConcurrency' | 'postIntervalMs' | 'timeoutMs' | 'retryMs'>
+
+export interface BenchOptions extends StepSettings {
   /** Steps up through `steps` (else one step of `users`). */
   ramp: boolean
   runReal: boolean
@@ -16,14 +19,6 @@ export interface BenchOptions {
   users: number
   steps: number[]
   baselineSteps: number[]
-  warmupMs: number
-  measureMs: number
-  graceMs: number
-  joinRate: number
-  joinConcurrency: number
-  postIntervalMs: number
-  timeoutMs: number
-  retryMs: number
   /** Target this running server instead of starting one. */
   url: string | null
   serverPid: number | null
