@@ -15,8 +15,21 @@ export const CHAT_SCRIPT = `
   window.onload = chat_init;
 
   function chat_init(){
+    var message = document.getElementById("message");
+    if(message && message.form)
+      message.form.onsubmit = freshPostFrame;
     findFrames();
     flushMessages();
+  }
+
+  //today's browsers add a history entry for each form submitted into a frame, so Back would step
+  //through every message sent instead of leaving the chat; a submission into a frame that has not
+  //loaded anything yet replaces its blank page instead, so each message gets a fresh frame
+  function freshPostFrame(){
+    var holder = document.getElementById("postFrame");
+    if(holder)
+      holder.innerHTML = '<iframe id="post" name="post" style="width: 0px; height: 0px; border: 0px;"></iframe>';
+    return true;
   }
 
   function findFrames(){
@@ -115,8 +128,8 @@ export function chatPage (view: ChatView): string {
 </div>
 </form>
 
-<iframe id="post" name="post" src="post.php"
-  style="width: 0px; height: 0px; border: 0px;"></iframe>
+<span id="postFrame"><iframe id="post" name="post" src="post.php"
+  style="width: 0px; height: 0px; border: 0px;"></iframe></span>
 <iframe id="thread" name="thread" src="thread.php"
   style="width: 0px; height: 0px; border: 0px;"></iframe>`, head)
 }
