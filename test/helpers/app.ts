@@ -43,9 +43,17 @@ export interface TestServer {
   close(): Promise<void>
 }
 
-/** A fresh app listening on 127.0.0.1 on a free port, for browsers and load generators. */
-export async function startTestServer (options: { databaseUrl: string, env?: Record<string, string> }): Promise<TestServer> {
+/**
+ * A fresh app listening on 127.0.0.1 on a free port, for browsers and load generators. `configure`
+ * runs before it listens, e.g. to add a hook that holds back a request.
+ */
+export async function startTestServer (options: {
+  databaseUrl: string
+  env?: Record<string, string>
+  configure?: (app: FastifyInstance) => void
+}): Promise<TestServer> {
   const app = await buildTestApp(options.databaseUrl, options.env)
+  options.configure?.(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('no TCP address')
