@@ -27,14 +27,17 @@ function chatPageWithLoadingFrame () {
   }
   const scrolls: number[] = []
   const contentsWindow = { document: contentsDocument, scrollTo: (_x: number, y: number) => scrolls.push(y) }
-  const message = new FakeElement('input')
+  const form: { onsubmit?: () => boolean } = {}
+  const message = Object.assign(new FakeElement('input'), { form })
+  const postFrame = new FakeElement('span')
   const iframe = { contentWindow: contentsWindow }
   const window: Record<string, unknown> = { frames: { chatContents: contentsWindow } }
-  const document = { getElementById: (id: string) => id === 'chatContents' ? iframe : id === 'message' ? message : null }
+  const elements: Record<string, unknown> = { chatContents: iframe, message, postFrame }
+  const document = { getElementById: (id: string) => elements[id] ?? null }
   window.window = window
   window.document = document
   runInNewContext(CHAT_SCRIPT, window)
-  return { window, contentsDocument, scrolls, message }
+  return { window, contentsDocument, scrolls, message, form, postFrame }
 }
 
 describe('the chat page script', () => {
@@ -70,6 +73,15 @@ describe('the chat page script', () => {
     expect(notice?.className).toBe('notice')
     expect(notice?.innerHTML).toBe('')
     expect(notice?.children[0]?.text).toBe('<b>not bold</b>')
+  })
+
+  it('sends each message into a fresh post frame, so that posting adds no history entries', () => {
+    const page = chatPageWithLoadingFrame()
+    page.contentsDocument.ready = true
+    ;(page.window.onload as () => void)()
+    expect(page.form.onsubmit?.()).toBe(true)
+    // No src: a frame that has loaded nothing is replaced by the form's navigation, not pushed.
+    expect(page.postFrame.innerHTML).toBe('<iframe id="post" name="post" style="width: 0px; height: 0px; border: 0px;"></iframe>')
   })
 
   it('resetForm clears and focuses the message box', () => {
