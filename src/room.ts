@@ -53,10 +53,18 @@ export function createRoom (
   let loaded = false
   let healthy = true
 
-  // Answers of messagesAfter() for the current lastId, by cursor.
+  // Answers of messagesAfter() by cursor, valid until `cached` changes.
   const deliveries = new Map<number, Delivery>()
-  let deliveriesFor = -1
 
+  function append (message: StoredMessage, now: number): void {
+    cached.push({ id: message.id, html: renderMessage(message), fetchedAt: now })
+    lastId = message.id
+    deliveries.clear()
+  }
+
+  // Bumped when the database lost its tables: UserIDs start again at 1 then, so a presence batch
+  // taken before must not mark the new participants who got those ids as gone.
+  let generation = 0
   const present = new Set<number>()
   const gone = new Map<number, number>()
 
@@ -82,6 +90,7 @@ export function createRoom (
       deliveries.clear()
       present.clear()
       gone.clear()
+      generation++
       deps.onDatabaseReset()
     }
     epoch = current
@@ -95,8 +104,7 @@ export function createRoom (
       for (const message of fresh) {
         // Already added by its own post (see addPosted) while this query was in flight.
         if (message.id <= lastId) continue
-        cached.push({ id: message.id, html: renderMessage(message), fetchedAt: now })
-        lastId = message.id
+        append(message, now)
       }
       let expired = 0
       while (expired < cached.length && (cached[expired] as CachedMessage).fetchedAt < now - options.retentionMs) expired++
@@ -134,17 +142,18 @@ export function createRoom (
   async function flushPresence (): Promise<void> {
     if (present.size === 0) return
     const ids = [...present]
+    const takenIn = generation
     present.clear()
     try {
       const matched = await users.markPresent(ids)
       if (matched < ids.length) {
         const alive = await users.existing(ids)
         const now = performance.now()
-        for (const id of ids) if (!alive.has(id)) gone.set(id, now)
+        if (generation === takenIn) for (const id of ids) if (!alive.has(id)) gone.set(id, now)
       }
     } catch (error) {
       // Try again with the next batch; the participant has 30 s before garbage collection.
-      for (const id of ids) present.add(id)
+      if (generation === takenIn) for (const id of ids) present.add(id)
       throw error
     }
     const forgetBefore = performance.now() - options.goneMemoryMs
@@ -187,10 +196,6 @@ export function createRoom (
      */
     messagesAfter (cursor: number): Delivery | null {
       if (lastId <= cursor) return null
-      if (deliveriesFor !== lastId) {
-        deliveries.clear()
-        deliveriesFor = lastId
-      }
       const known = deliveries.get(cursor)
       if (known !== undefined) return known
       let low = 0
@@ -216,8 +221,7 @@ export function createRoom (
      */
     addPosted (message: StoredMessage): boolean {
       if (!loaded || !healthy || message.id !== lastId + 1) return false
-      cached.push({ id: message.id, html: renderMessage(message), fetchedAt: performance.now() })
-      lastId = message.id
+      append(message, performance.now())
       return true
     },
 
