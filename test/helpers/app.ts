@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
+import { createTcpProxy, type TcpProxy } from './tcp-proxy.js'
 
 export { createTestDatabase, type TestDatabase }
 
@@ -34,6 +35,31 @@ export function useFreshApp (env: Record<string, string> = {}): { readonly app: 
   return {
     get app () { return app as FastifyInstance },
     get database () { return database as TestDatabase }
+  }
+}
+
+/**
+ * One app for the file whose database connections go through a breakable TCP proxy, on a database
+ * of the file's own. Read `app` and `proxy` inside tests.
+ */
+export function useAppBehindProxy (env: Record<string, string> = {}): { readonly app: FastifyInstance, readonly proxy: TcpProxy } {
+  let database: TestDatabase | undefined
+  let proxy: TcpProxy | undefined
+  let app: FastifyInstance | undefined
+  beforeAll(async () => {
+    database = await createTestDatabase()
+    const target = new URL(database.url)
+    proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port) })
+    app = await buildTestApp(proxy.url(database.url), env)
+  })
+  afterAll(async () => {
+    await app?.close()
+    await proxy?.close()
+    await database?.drop()
+  })
+  return {
+    get app () { return app as FastifyInstance },
+    get proxy () { return proxy as TcpProxy }
   }
 }
 

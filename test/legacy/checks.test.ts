@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { es3Problems, es3ProblemsIn, pageScripts, XHTML_TRANSITIONAL_DOCTYPE, xhtmlErrors } from '../helpers/legacy.js'
+import { trusted } from '../../views/html.js'
+import { page } from '../../views/layout.js'
+import { es3Problems, es3ProblemsIn, pageScripts, xhtmlErrors } from '../helpers/legacy.js'
 
 // The legacy checks must bite: each is shown a page that is right and pages that are wrong.
 
+/** A page in the real page shell (views/layout.ts), with `body` and `head` taken as they are. */
 function xhtmlPage (body: string, head = ''): string {
-  return `${XHTML_TRANSITIONAL_DOCTYPE}
-<html xmlns="http://www.w3.org/1999/xhtml" lang="en-US" xml:lang="en-US">
-<head>
-<meta http-equiv="Content-Type" content="text/html; charset=utf-8" />
-<title>check</title>
-${head}
-</head>
-<body>
-${body}
-</body>
-</html>
-`
+  return page('check', trusted(body), trusted(head))
 }
 
 const script = (code: string): string => `<script type="text/javascript">//<![CDATA[\n${code}\n//]]></script>`

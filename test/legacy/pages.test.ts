@@ -1,9 +1,8 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { POST_NOTICES } from '../../src/routes/post.js'
-import { buildTestApp, createTestDatabase, Person, useFreshApp, type TestDatabase } from '../helpers/app.js'
+import { Person, useAppBehindProxy, useFreshApp } from '../helpers/app.js'
 import { es3Problems, pageScripts, xhtmlErrors } from '../helpers/legacy.js'
-import { createTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 
 /*
  * Every page the server really serves, as a browser of 2003 would get it: XHTML 1.0 Transitional
@@ -154,34 +153,21 @@ describe('the pages the server serves', () => {
 })
 
 describe('the poll while the database is unreachable', () => {
-  let database: TestDatabase
-  let proxy: TcpProxy
-  let app: FastifyInstance
-  beforeAll(async () => {
-    database = await createTestDatabase()
-    const target = new URL(database.url)
-    proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port) })
-    app = await buildTestApp(proxy.url(database.url))
-  })
-  afterAll(async () => {
-    await app?.close()
-    await proxy?.close()
-    await database?.drop()
-  })
+  const t = useAppBehindProxy()
 
   it('answers a valid, ES3, uncached page that retries', async () => {
-    proxy.refuse()
+    t.proxy.refuse()
     try {
       // A session this process hasn't cached has to be read from the database, which is away.
-      const cookie = `jenchat=${app.signCookie('a-session-this-process-has-not-seen-yet')}`
-      const response = await app.inject({ url: '/thread.php', headers: { cookie } })
+      const cookie = `jenchat=${t.app.signCookie('a-session-this-process-has-not-seen-yet')}`
+      const response = await t.app.inject({ url: '/thread.php', headers: { cookie } })
       expect(response.statusCode).toBe(503)
       expect(response.body).toContain('setTimeout("location.reload()",2000)')
       expect(xhtmlErrors(response.body)).toBe('')
       expect(es3Problems(response.body)).toEqual([])
       expect(response.headers).toMatchObject(NO_CACHE)
     } finally {
-      proxy.restore()
+      t.proxy.restore()
     }
   })
 })

@@ -1,23 +1,8 @@
-import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, createTestDatabase, Person, type TestDatabase } from '../helpers/app.js'
-import { createTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
+import { describe, expect, it } from 'vitest'
+import { Person, useAppBehindProxy } from '../helpers/app.js'
+import type { TcpProxy } from '../helpers/tcp-proxy.js'
 
-let database: TestDatabase
-let proxy: TcpProxy
-let app: FastifyInstance
-
-beforeAll(async () => {
-  database = await createTestDatabase()
-  const target = new URL(database.url)
-  proxy = await createTcpProxy({ host: target.hostname, port: Number(target.port) })
-  app = await buildTestApp(proxy.url(database.url))
-})
-afterAll(async () => {
-  await app?.close()
-  await proxy?.close()
-  await database?.drop()
-})
+const t = useAppBehindProxy()
 
 async function timed<T> (work: () => Promise<T>): Promise<{ value: T, ms: number }> {
   const started = performance.now()
@@ -30,14 +15,14 @@ describe.each([
   ['refuses connections for 5 s', (p: TcpProxy) => p.refuse(), 5000]
 ])('the network to the database %s', (_name, breakIt, outageMs) => {
   it('answers fast, keeps polls alive, reports lost posts, and resumes within 2 s', async () => {
-    const alice = new Person(app, `alice${outageMs}`)
-    const bob = new Person(app, `bob${outageMs}`)
+    const alice = new Person(t.app, `alice${outageMs}`)
+    const bob = new Person(t.app, `bob${outageMs}`)
     await alice.join()
     await bob.join()
     await alice.say('before')
     expect((await bob.poll()).map((m) => m.text)).toEqual(['before'])
 
-    breakIt(proxy)
+    breakIt(t.proxy)
     const end = performance.now() + outageMs
     let slowest = 0
     let posts = 0
@@ -47,7 +32,7 @@ describe.each([
       expect(poll.value.body).toContain('setTimeout(')
       const post = await timed(async () => await alice.say(`during ${posts++}`))
       expect(post.value.headers.location).toBe('post.php?notice=failed')
-      const newcomer = await timed(async () => await app.inject({
+      const newcomer = await timed(async () => await t.app.inject({
         method: 'POST', url: '/login.php', payload: 'who=carol', headers: { 'content-type': 'application/x-www-form-urlencoded' }
       }))
       expect(newcomer.value.statusCode).toBe(503)
@@ -60,7 +45,7 @@ describe.each([
     const notice = await alice.request('GET', 'post.php?notice=failed')
     expect(notice.body).toContain('Your message could not be sent')
 
-    proxy.restore()
+    t.proxy.restore()
     const restored = performance.now()
     let delivered: string[] = []
     for (let i = 0; delivered.length === 0 && i < 100; i++) {
