@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify'
+import { acceptsGzip, gzip, MIN_COMPRESSED_BYTES, SharedPage } from './compression.js'
 
 /**
  * The headers PHP's default session cache limiter ("nocache") sent with every page of the original.
@@ -12,9 +13,18 @@ export const NO_CACHE_HEADERS = {
 
 export const HTML = 'text/html; charset=utf-8'
 
-/** Sends a page (dynamic pages get the no-cache headers from response-headers.ts). */
-export function sendPage (reply: FastifyReply, body: string | Buffer, status = 200): FastifyReply {
-  return reply.code(status).type(HTML).send(body)
+/**
+ * Sends a page (dynamic pages get the no-cache headers from response-headers.ts), gzip-compressed
+ * when it is large enough and the browser takes it (compression.ts).
+ */
+export function sendPage (reply: FastifyReply, page: string | Buffer | SharedPage, status = 200): FastifyReply {
+  reply.code(status).type(HTML)
+  const body = page instanceof SharedPage ? page.body : typeof page === 'string' ? Buffer.from(page) : page
+  if (body.length < MIN_COMPRESSED_BYTES || !acceptsGzip(reply.request)) return reply.send(body)
+  // Only compressed answers name Vary: an uncompressed one suits every client, and leaving the
+  // header off keeps the empty poll within its byte budget.
+  return reply.header('content-encoding', 'gzip').header('vary', 'Accept-Encoding')
+    .send(page instanceof SharedPage ? page.gzipped : gzip(body))
 }
 
 /** A short plain-text answer, for requests no browser of ours makes (wrong method, bad body, …). */

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { emptyPoll, leaveChat, messagesPoll } from '../../views/worker-frames.js'
+import { SharedPage } from '../compression.js'
 import { sendPage, single } from '../http.js'
 import type { Delivery } from '../room.js'
 import type { Services } from '../services.js'
@@ -16,14 +17,15 @@ export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (a
   const cookieName = sessionCookieName(config)
 
   // The poll is the one request every participant makes every second: its answers are encoded
-  // once, not once per participant. An empty poll is always the same bytes; a delivery is shared
-  // by everyone at the same cursor until the room's next refresh (see room.messagesAfter).
+  // (and compressed) once, not once per participant. An empty poll is always the same bytes; a
+  // delivery is shared by everyone at the same cursor until the room's next refresh (see
+  // room.messagesAfter).
   const emptyPage = Buffer.from(emptyPoll(pollIntervalMs))
-  const deliveryPages = new WeakMap<Delivery, Buffer>()
-  function deliveryPage (delivery: Delivery): Buffer {
+  const deliveryPages = new WeakMap<Delivery, SharedPage>()
+  function deliveryPage (delivery: Delivery): SharedPage {
     let page = deliveryPages.get(delivery)
     if (page === undefined) {
-      page = Buffer.from(messagesPoll(delivery.html, delivery.cursor, pollIntervalMs))
+      page = new SharedPage(Buffer.from(messagesPoll(delivery.html, delivery.cursor, pollIntervalMs)))
       deliveryPages.set(delivery, page)
     }
     return page
