@@ -15,10 +15,11 @@ export function buildBaselineApp (pages: CapturedPages): FastifyInstance {
 
   const answer = (page: CapturedPage) => {
     const headers = Object.fromEntries(page.headers)
+    const body = Buffer.from(page.bodyBase64, 'base64')
     return (reply: FastifyReply): FastifyReply => {
       // As the real poll: no Connection/Keep-Alive lines, which Node adds unless told not to.
       if (!page.keepAliveHeaders) reply.raw.removeHeader('connection')
-      return reply.code(page.status).headers(headers).send(page.body)
+      return reply.code(page.status).headers(headers).send(body)
     }
   }
   const loginForm = answer(pages.loginForm)

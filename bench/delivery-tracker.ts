@@ -1,3 +1,4 @@
+import { messageKey, SEQ_SPAN, type PollAnswer } from './poll-answers.js'
 import type { WindowStats } from './window-stats.js'
 
 /** What the tracker needs to know about a participant to decide whether it should have seen a message. */
@@ -37,43 +38,39 @@ export class DeliveryTracker {
   posted (sender: number, seq: number, sentAt: number, stats: WindowStats | null): void {
     // Whoever joins later isn't expected to see it: one bit for each participant so far is enough.
     const seen = new Uint8Array((this.participants.length + 7) >>> 3)
-    this.sent.set(key(sender, seq), { sender, sentAt, stats, seen, refused: false })
+    this.sent.set(messageKey(sender, seq), { sender, sentAt, stats, seen, refused: false })
   }
 
   /** The server did not store it (a notice came back): nobody is expected to see it. */
   refused (sender: number, seq: number): void {
-    const message = this.sent.get(key(sender, seq))
+    const message = this.sent.get(messageKey(sender, seq))
     if (message !== undefined) message.refused = true
   }
 
   /**
-   * Reads the messages out of a poll's body (latin1): `<div><strong>NAME: </strong>b12x3</div>`.
-   * Everyone who polls between two refreshes of the server gets the very same body, so the messages
-   * of a body are read once and remembered by the body's full text (identical text, identical
-   * messages: nothing is assumed about the server). Each receiver is still checked for every one.
+   * A poll answer reached `receiver`. Everyone between two refreshes of the server gets the same
+   * answer (PollAnswerReader hands out one object per distinct body), so its messages are looked up
+   * once and remembered until the next settle. Each receiver is still checked for every one.
    */
-  deliveredIn (body: string, receiver: number, at: number): void {
-    const known = this.parsedBodies.get(body)
+  deliveredAnswer (answer: Pick<PollAnswer, 'keys'>, receiver: number, at: number): void {
+    const known = this.resolved.get(answer)
     if (known !== undefined) {
       for (let i = 0; i < known.length; i++) this.deliveredMessage(known[i] as SentMessage, receiver, at)
       return
     }
-    const keys = messageKeys(body)
+    const keys = answer.keys
     // Remembered only when every message in it is being followed: the others take the slow path
-    // (late or unknown) every time, and settle() forgets everything remembered.
+    // (late or unknown) every time.
     const messages: SentMessage[] = []
     for (const id of keys) {
       const message = this.sent.get(id)
       if (message !== undefined) messages.push(message)
     }
-    if (messages.length === keys.length) {
-      if (this.parsedBodies.size >= PARSED_BODIES_MAX) this.parsedBodies.clear()
-      this.parsedBodies.set(body, messages)
-    }
+    if (messages.length === keys.length) this.resolved.set(answer, messages)
     for (const id of keys) this.delivered(id, receiver, at)
   }
 
-  private readonly parsedBodies = new Map<string, SentMessage[]>()
+  private resolved = new WeakMap<object, SentMessage[]>()
 
   private delivered (id: number, receiver: number, at: number): void {
     const message = this.sent.get(id)
@@ -110,7 +107,7 @@ export class DeliveryTracker {
    * was still in the room `graceMs` later must have seen it. The sender counts as a receiver too.
    */
   settle (graceMs: number): void {
-    this.parsedBodies.clear()
+    this.resolved = new WeakMap()
     const participants = this.participants
     for (const [id, message] of this.sent) {
       this.sent.delete(id)
@@ -131,36 +128,4 @@ export class DeliveryTracker {
   get pending (): number {
     return this.sent.size
   }
-}
-
-const SEQ_SPAN = 1_000_000
-/** Distinct poll bodies remembered at most (a few dozen arrive per second). */
-const PARSED_BODIES_MAX = 512
-
-/**
- * The message keys in a poll body, in order. Hand-rolled rather than a global regex: a poll may
- * carry hundreds of messages, and this avoids a match array per message.
- */
-function messageKeys (body: string): number[] {
-  const keys: number[] = []
-  const marker = '</strong>b'
-  let from = body.indexOf(marker)
-  while (from >= 0) {
-    let i = from + marker.length
-    let sender = 0
-    let seq = 0
-    let c = body.charCodeAt(i)
-    while (c >= 48 && c <= 57) { sender = sender * 10 + c - 48; c = body.charCodeAt(++i) }
-    if (c === 120 /* x */) {
-      c = body.charCodeAt(++i)
-      while (c >= 48 && c <= 57) { seq = seq * 10 + c - 48; c = body.charCodeAt(++i) }
-      if (c === 60 /* < */) keys.push(key(sender, seq))
-    }
-    from = body.indexOf(marker, i)
-  }
-  return keys
-}
-
-function key (sender: number, seq: number): number {
-  return sender * SEQ_SPAN + seq
 }

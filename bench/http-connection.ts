@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net'
+import { gunzipSync } from 'node:zlib'
 
 /*
  * One browser's keep-alive connection, on a raw socket. node:http's client costs about twice the
@@ -11,7 +12,10 @@ export interface HttpResponse {
   status: number
   /** Status line and headers, as received (latin1). */
   head: string
+  /** The body as it came over the wire (gzip-compressed when `gzipped`). */
   body: Buffer
+  /** Content-Encoding: gzip. */
+  gzipped: boolean
   /** Bytes of the whole response on the wire, headers and body. */
   bytes: number
 }
@@ -47,6 +51,7 @@ export class HttpConnection {
   private head = ''
   private bodyLength = -1
   private chunked = false
+  private gzipped = false
   private closeAfter = false
   /** performance.now() when the request in flight was written, or -1. */
   sentAt = -1
@@ -129,6 +134,7 @@ export class HttpConnection {
     this.head = ''
     this.bodyLength = -1
     this.chunked = false
+    this.gzipped = false
     this.closeAfter = false
     this.sentAt = -1
   }
@@ -166,7 +172,7 @@ export class HttpConnection {
       this.fail(new Error('more bytes than the response announced'))
       return
     }
-    const response: HttpResponse = { status: statusOf(this.head), head: this.head, body, bytes: total }
+    const response: HttpResponse = { status: statusOf(this.head), head: this.head, body, gzipped: this.gzipped, bytes: total }
     const current = this.current
     const closeAfter = this.closeAfter
     this.current = null
@@ -190,6 +196,7 @@ export class HttpConnection {
     this.head = buffer.toString('latin1', 0, end)
     const lower = this.head.toLowerCase()
     this.chunked = /\r\ntransfer-encoding:[^\r]*chunked/.test(lower)
+    this.gzipped = /\r\ncontent-encoding: *gzip/.test(lower)
     this.closeAfter = /\r\nconnection:[^\r]*close/.test(lower) || lower.startsWith('http/1.0')
     if (!this.chunked) {
       const length = /\r\ncontent-length: *(\d+)/.exec(lower)
@@ -228,6 +235,11 @@ function decodeChunked (buffer: Buffer, start: number): { body: Buffer, end: num
     parts.push(buffer.subarray(dataStart, dataStart + size))
     at = dataStart + size + 2
   }
+}
+
+/** The body as the page's script sees it: decompressed. */
+export function decodedBody (response: HttpResponse): Buffer {
+  return response.gzipped ? gunzipSync(response.body) : response.body
 }
 
 /** Value of every header named `name` (lower case) in a response head. */

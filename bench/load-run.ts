@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { DeliveryTracker } from './delivery-tracker.js'
+import { PollAnswerReader } from './poll-answers.js'
 import { DatabaseCounters, type QueryRates } from './database-stats.js'
 import { CpuMeter, processRssMb } from './process-stats.js'
 import { TimeoutError } from './http-connection.js'
@@ -86,6 +87,7 @@ export async function runLoad (
     basePath: target.url.pathname,
     stats: null,
     tracker,
+    answers: new PollAnswerReader(),
     posting: false,
     postIntervalMs: options.postIntervalMs,
     retryMs: options.retryMs

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { browserRequest } from './browser-request.js'
 import { CookieJar } from './cookie-jar.js'
-import { headerValues, HttpConnection, type HttpResponse } from './http-connection.js'
+import { decodedBody, headerValues, HttpConnection, type HttpResponse } from './http-connection.js'
 
 /** One response of the real server, as the baseline server replays it. */
 export interface CapturedPage {
@@ -9,7 +10,8 @@ export interface CapturedPage {
   headers: Array<[string, string]>
   /** Whether the server sent Node's Connection/Keep-Alive lines (the real poll leaves them out). */
   keepAliveHeaders: boolean
-  body: string
+  /** The body as sent (gzip-compressed if the headers say so), base64. */
+  bodyBase64: string
   /** Bytes on the wire, headers included. */
   bytes: number
 }
@@ -29,7 +31,7 @@ function capture (response: HttpResponse): CapturedPage {
     if (name.toLowerCase() === 'connection') keepAliveHeaders = true
     if (!NODE_HEADERS.has(name.toLowerCase())) headers.push([name, line.slice(colon + 1).trim()])
   }
-  return { status: response.status, headers, keepAliveHeaders, body: response.body.toString('utf8'), bytes: response.bytes }
+  return { status: response.status, headers, keepAliveHeaders, bodyBase64: response.body.toString('base64'), bytes: response.bytes }
 }
 
 /**
@@ -42,12 +44,7 @@ export async function probePages (url: URL): Promise<CapturedPages> {
   const base = url.pathname
   const handle = 'probe-' + randomBytes(4).toString('hex')
   const get = async (path: string, form?: string): Promise<HttpResponse> => {
-    let request = (form === undefined ? 'GET ' : 'POST ') + base + path + ' HTTP/1.1\r\nHost: ' + url.host +
-      '\r\nUser-Agent: jenchat-bench\r\nAccept: text/html\r\n'
-    if (jar.header !== '') request += 'Cookie: ' + jar.header + '\r\n'
-    request += form === undefined
-      ? '\r\n'
-      : 'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ' + form.length + '\r\n\r\n' + form
+    const request = browserRequest(form === undefined ? 'GET' : 'POST', base + path, url.host, jar.header, form)
     const response = await connection.sendAsync(request)
     jar.store(headerValues(response.head, 'set-cookie'))
     return response
@@ -57,18 +54,18 @@ export async function probePages (url: URL): Promise<CapturedPages> {
     const login = await get('login.php', 'who=' + handle)
     if (login.status !== 302) throw new Error(`probe: login answered ${login.status}`)
     const chat = await get('chat.php')
-    const token = /name="token" value="([^"]*)"/.exec(chat.body.toString('latin1'))?.[1]
+    const token = /name="token" value="([^"]*)"/.exec(decodedBody(chat).toString('latin1'))?.[1]
     if (chat.status !== 200 || token === undefined) throw new Error(`probe: chat.php answered ${chat.status} without a token`)
     const contents = await get('contents.html')
     const postFrame = await get('post.php')
     // The first poll of a busy room may carry messages: follow the cursor until one comes back empty.
     let emptyPoll = await get('thread.php')
-    for (let tries = 0; !emptyPoll.body.includes('location.reload()') && tries < 10; tries++) {
-      const next = /var u="([^"]*)"/.exec(emptyPoll.body.toString('latin1'))?.[1] ?? 'thread.php'
+    for (let tries = 0; !decodedBody(emptyPoll).includes('location.reload()') && tries < 10; tries++) {
+      const next = /var u="([^"]*)"/.exec(decodedBody(emptyPoll).toString('latin1'))?.[1] ?? 'thread.php'
       await new Promise((resolve) => setTimeout(resolve, 1000))
       emptyPoll = await get(next)
     }
-    if (!emptyPoll.body.includes('location.reload()')) throw new Error('probe: no empty poll in 10 s')
+    if (!decodedBody(emptyPoll).includes('location.reload()')) throw new Error('probe: no empty poll in 10 s')
     const post = await get('post.php', 'message=probe&token=' + encodeURIComponent(token))
     const logout = await get('login.php?logout=true')
     return {

@@ -1,6 +1,8 @@
+import { browserRequest } from './browser-request.js'
 import { CookieJar } from './cookie-jar.js'
 import { DeliveryTracker, type Presence } from './delivery-tracker.js'
-import { headerValues, HttpConnection, TimeoutError, type HttpResponse } from './http-connection.js'
+import { decodedBody, headerValues, HttpConnection, TimeoutError, type HttpResponse } from './http-connection.js'
+import type { PollAnswerReader } from './poll-answers.js'
 import type { WindowStats } from './window-stats.js'
 
 /** What all simulated users share: the target, the window being counted, the delivery tracker. */
@@ -13,6 +15,8 @@ export interface LoadContext {
   stats: WindowStats | null
   /** Null when messages are not followed (the baseline server delivers none). */
   tracker: DeliveryTracker | null
+  /** Reads poll answers, each distinct one once. */
+  answers: PollAnswerReader
   /** Posting pauses at the end of a step so that every message can be settled. */
   posting: boolean
   /** Mean time between two posts of one user. */
@@ -27,8 +31,6 @@ export class JoinError extends Error {
     this.name = 'JoinError'
   }
 }
-
-const SCHEDULE = /setTimeout\("[^"]*",(\d+)\)/
 
 /**
  * One person with a browser: logs in through login.php, opens chat.php (and its frames), then lets
@@ -69,7 +71,7 @@ export class SimulatedUser implements Presence {
     if (login.status !== 302) throw new JoinError(`login-${login.status}`, this.handle)
     this.joinedAt = performance.now()
     const chat = await this.fetch(this.request('GET', basePath + 'chat.php'))
-    const token = /name="token" value="([^"]*)"/.exec(chat.body.toString('latin1'))
+    const token = /name="token" value="([^"]*)"/.exec(decodedBody(chat).toString('latin1'))
     if (chat.status !== 200 || token === null) throw new JoinError(`chat-${chat.status}`, 'no chat page with a token')
     this.token = token[1] as string
     // The page's other frames; contents.html is cacheable, a browser fetches it once.
@@ -102,11 +104,7 @@ export class SimulatedUser implements Presence {
   }
 
   private request (method: 'GET' | 'POST', path: string, form?: string): string {
-    let text = method + ' ' + path + ' HTTP/1.1\r\nHost: ' + this.context.host + ':' + this.context.port +
-      '\r\nUser-Agent: jenchat-bench\r\nAccept: text/html\r\n'
-    if (this.jar.header !== '') text += 'Cookie: ' + this.jar.header + '\r\n'
-    if (form === undefined) return text + '\r\n'
-    return text + 'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ' + form.length + '\r\n\r\n' + form
+    return browserRequest(method, path, this.context.host + ':' + this.context.port, this.jar.header, form)
   }
 
   /** Cold path (joining, leaving): every response is counted and its cookies stored. */
@@ -144,39 +142,38 @@ export class SimulatedUser implements Presence {
     const now = performance.now()
     const { context } = this
     const stats = context.stats
-    const body = response.body.toString('latin1')
+    const answer = context.answers.read(response)
     if (stats !== null) {
       stats.requests++
       stats.bytesIn += response.bytes
       stats.bytesOut += requestBytes
     }
-    if (response.status === 200 && !body.includes('top.location')) {
-      const u = body.indexOf('var u="')
-      if (u >= 0) {
-        this.pollPath = resolve(context.basePath, body.slice(u + 7, body.indexOf('"', u + 7)))
-        context.tracker?.deliveredIn(body, this.index, now)
-      }
-      if (stats !== null) {
-        stats.polls++
-        stats.pollBytes += response.bytes
-        stats.pollLatency.recordMs(now - this.connection.lastSentAt)
-        if (u < 0) {
-          stats.emptyPolls++
-          stats.emptyPollBytes += response.bytes
-          if (response.bytes > stats.emptyPollBytesMax) stats.emptyPollBytesMax = response.bytes
-        }
-      }
-    } else if (body.includes('top.location')) {
+    if (answer.leave) {
       // The chat window is sent to the login page: this person is out of the room.
       stats?.error('logged-out')
       this.stop()
       this.connection.close()
       return
+    }
+    if (response.status === 200) {
+      if (answer.next !== null) {
+        this.pollPath = resolve(context.basePath, answer.next)
+        context.tracker?.deliveredAnswer(answer, this.index, now)
+      }
+      if (stats !== null) {
+        stats.polls++
+        stats.pollBytes += response.bytes
+        stats.pollLatency.recordMs(now - this.connection.lastSentAt)
+        if (answer.next === null) {
+          stats.emptyPolls++
+          stats.emptyPollBytes += response.bytes
+          if (response.bytes > stats.emptyPollBytesMax) stats.emptyPollBytesMax = response.bytes
+        }
+      }
     } else {
       stats?.error(`poll-${response.status}`)
     }
-    const scheduled = SCHEDULE.exec(body)
-    this.schedulePoll(scheduled === null ? context.retryMs : Number(scheduled[1]))
+    this.schedulePoll(answer.delayMs ?? context.retryMs)
   }
 
   private failedPoll (error: Error): void {
@@ -233,7 +230,7 @@ export class SimulatedUser implements Presence {
       if (response.status !== 302 || location === undefined) {
         context.tracker?.refused(this.index, seq)
         context.stats?.error(`post-${response.status}`)
-        if (response.body.includes('top.location')) this.stop()
+        if (decodedBody(response).includes('top.location')) this.stop()
         return
       }
       const notice = /[?&]notice=([^&]*)/.exec(location)
