@@ -47,6 +47,11 @@ export interface Limits {
   /** Database pool size and the number of requests allowed to wait for a connection. */
   readonly dbConnections: number
   readonly dbQueueLimit: number
+  /**
+   * Largest size of each MEMORY table, in MB (MySQL's max_heap_table_size, 16 MB by default, caps
+   * the messages of the last 30 s and the sessions: about 14,000 of each).
+   */
+  readonly dbMemoryTableMb: number
   /** A query that takes longer than this fails (the request answers instead of hanging). */
   readonly dbQueryTimeoutMs: number
   /** A client must deliver its whole request (headers and body) within this time (slow clients). */
@@ -149,6 +154,7 @@ export function loadConfig (env: Env = process.env): Config {
     loginFailureWindowMs: int('LOGIN_FAILURE_WINDOW_MS', 60_000, 1000, 3_600_000),
     dbConnections: int('DB_CONNECTIONS', 10, 1, 1000),
     dbQueueLimit: int('DB_QUEUE_LIMIT', 1000, 1, 100_000),
+    dbMemoryTableMb: int('DB_MEMORY_TABLE_MB', 64, 1, 65_536),
     dbQueryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 10_000, 1000, 600_000)
   }

@@ -3,6 +3,7 @@ import type { Config } from './config.js'
 import { createEpochRepository } from './db/epoch.js'
 import { createMessagesRepository } from './db/messages.js'
 import { createDatabase } from './db/pool.js'
+import { resizeMemoryTables } from './db/schema.js'
 import { createSessionsRepository } from './db/sessions.js'
 import { createUsersRepository } from './db/users.js'
 import { createGarbageCollector } from './garbage-collector.js'
@@ -18,6 +19,7 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
     url: config.databaseUrl,
     connections: limits.dbConnections,
     queueLimit: limits.dbQueueLimit,
+    memoryTableBytes: limits.dbMemoryTableMb * 1024 * 1024,
     queryTimeoutMs: limits.dbQueryTimeoutMs
   })
   const users = createUsersRepository(db)
@@ -35,7 +37,11 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
     messages,
     users,
     renderMessage,
-    onDatabaseReset: () => sessionStore.clearCache(),
+    onDatabaseReset: () => {
+      sessionStore.clearCache()
+      // The emptied MEMORY tables may have been reopened with another client's size limit.
+      resizeMemoryTables(db).catch((error: unknown) => { log.warn({ err: error }, 'could not resize the MEMORY tables') })
+    },
     log
   }, {
     pollIntervalMs: timings.pollIntervalMs,

@@ -43,6 +43,8 @@ export interface DatabaseOptions {
   connections: number
   queueLimit: number
   queryTimeoutMs: number
+  /** max_heap_table_size of every connection: the size a MEMORY table gets when it is created or altered. */
+  memoryTableBytes: number
 }
 
 /**
@@ -73,7 +75,12 @@ export function createDatabase (options: DatabaseOptions) {
   const pool: Pool = mysql.createPool(config)
   const timeout = options.queryTimeoutMs
   const connectionListeners: Array<() => void> = []
-  pool.on('connection', () => { for (const listener of connectionListeners) listener() })
+  pool.on('connection', (connection) => {
+    // Queued before any query the pool runs on this connection. It only matters to CREATE and
+    // ALTER TABLE, and it must be a session value: the global one belongs to the database server.
+    connection.query(`SET SESSION max_heap_table_size = ${Math.floor(options.memoryTableBytes)}`, () => undefined)
+    for (const listener of connectionListeners) listener()
+  })
 
   // mysql2's callback face: its promise face captures a stack trace for every query, which cost
   // a few per cent of the server's CPU in the benchmark; errors here carry the SQL's own message.

@@ -38,15 +38,32 @@ async function hasUserNameColumn (db: Database): Promise<boolean> {
   }
 }
 
+const MEMORY_TABLES = ['jenChat_Users', 'jenChat_Messages', 'jenChat_Sessions', 'jenChat_Epoch']
+
+/**
+ * Gives every MEMORY table the size limit of this app's connections (DB_MEMORY_TABLE_MB). A table
+ * keeps the max_heap_table_size it was created with (the server's 16 MB default, if the PHP
+ * original made it), and after a database restart it gets the value of whichever client opens it
+ * first. ALTER … ENGINE=MEMORY applies this connection's value and keeps the rows and the
+ * AUTO_INCREMENT counter.
+ */
+export async function resizeMemoryTables (db: Database): Promise<void> {
+  for (const table of MEMORY_TABLES) await db.write(`ALTER TABLE ${table} ENGINE=MEMORY`)
+}
+
 /**
  * Creates the tables when missing and upgrades a database made by the PHP original: its
  * jenChat_Messages has no UserName column, which the port needs so that messages outlive their
  * author. Safe to run on every start and from several processes at once.
  */
 export async function applySchema (db: Database): Promise<void> {
+  let existed = false
   for (const statement of statements(await readSchema())) {
-    await db.write(statement)
+    const result = await db.write(statement)
+    // CREATE TABLE IF NOT EXISTS leaves a note when the table was there already.
+    if (result.warningStatus > 0) existed = true
   }
+  if (existed) await resizeMemoryTables(db)
   if (!(await hasUserNameColumn(db))) {
     try {
       await db.write("ALTER TABLE jenChat_Messages ADD COLUMN UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT ''")

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import mysql, { type RowDataPacket } from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, createTestDatabase, Person } from '../helpers/app.js'
 import { createPrivateMariaDb, type PrivateMariaDb } from '../helpers/private-mariadb.js'
@@ -16,6 +17,17 @@ describe('the database restarts (MEMORY tables empty, AUTO_INCREMENT back at 1)'
     await database?.destroy()
   })
 
+  /** How large the messages table may grow (a private server: no information_schema race with other tests). */
+  async function messageTableBytes (): Promise<number> {
+    const connection = await mysql.createConnection(database.url)
+    try {
+      const [rows] = await connection.query<RowDataPacket[]>("SHOW TABLE STATUS LIKE 'jenChat_Messages'")
+      return Number(rows[0]?.Max_data_length)
+    } finally {
+      await connection.end()
+    }
+  }
+
   it('sends participants to the login page with a message, then delivers exactly once again', async () => {
     const alice = new Person(app, 'alice')
     const bob = new Person(app, 'bob')
@@ -23,9 +35,13 @@ describe('the database restarts (MEMORY tables empty, AUTO_INCREMENT back at 1)'
     await bob.join()
     for (let i = 0; i < 10; i++) await alice.say(`before ${i}`)
     expect(await bob.poll()).toHaveLength(10)
+    // Created by the app with DB_MEMORY_TABLE_MB (64 by default), not the server's 16 MB.
+    expect(await messageTableBytes()).toBeGreaterThan(32 * 1024 * 1024)
 
     await database.stop()
     await database.start()
+    // Opened first by a client with the server's defaults, the empty table is back at 16 MB.
+    expect(await messageTableBytes()).toBeLessThan(32 * 1024 * 1024)
 
     // Within a few polls each window is sent to the login page (its session died with the tables).
     const leaving = async (person: Person): Promise<string> => {
@@ -40,6 +56,8 @@ describe('the database restarts (MEMORY tables empty, AUTO_INCREMENT back at 1)'
     }
     expect(await leaving(alice)).toContain('top.location.replace("./login.php?reason=expired")')
     expect(await leaving(bob)).toContain('top.location.replace("./login.php?reason=expired")')
+    // The app gives its MEMORY tables their size back.
+    await expect.poll(messageTableBytes, { timeout: 5000 }).toBeGreaterThan(32 * 1024 * 1024)
     const page = await alice.request('GET', '/login.php?reason=expired')
     expect(page.body).toContain('<p class="notice">Your chat session has ended')
 
@@ -59,21 +77,16 @@ describe('the database restarts (MEMORY tables empty, AUTO_INCREMENT back at 1)'
 describe('a MEMORY table is full (max_heap_table_size)', () => {
   it('refuses posts with a clear notice and recovers by garbage collection', async () => {
     const database = await createTestDatabase()
-    // The size of a MEMORY table is fixed when it is created: make the message table tiny.
-    await database.query('SET SESSION max_heap_table_size = 65536')
-    await database.query(`CREATE TABLE jenChat_Messages (
-      MessageID int unsigned NOT NULL AUTO_INCREMENT, UserID int unsigned NOT NULL DEFAULT 0,
-      Posted timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), Message varchar(255) NOT NULL DEFAULT '',
-      UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT '',
-      PRIMARY KEY (MessageID) USING BTREE, KEY (Posted) USING BTREE, KEY (UserID)
-    ) ENGINE=MEMORY DEFAULT CHARSET=utf8mb4`)
-    const app = await buildTestApp(database.url, { FLOOD_BURST_COUNT: '10000', FLOOD_SUSTAINED_COUNT: '10000' })
+    // The size of the MEMORY tables comes from DB_MEMORY_TABLE_MB: 1 MB holds under a thousand messages.
+    const app = await buildTestApp(database.url, {
+      DB_MEMORY_TABLE_MB: '1', FLOOD_BURST_COUNT: '10000', FLOOD_SUSTAINED_COUNT: '10000'
+    })
     try {
       const alice = new Person(app, 'alice')
       await alice.join()
       let location = 'post.php'
       let sent = 0
-      while (location === 'post.php' && sent < 1000) {
+      while (location === 'post.php' && sent < 3000) {
         location = (await alice.say(`message ${sent}`)).headers.location as string
         sent++
       }
