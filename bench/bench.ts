@@ -35,8 +35,9 @@ export interface BenchOptions extends StepSettings {
   progress: (line: string) => void
 }
 
-export const DEFAULT_STEPS = [500, 1000, 2000, 5000, 8000]
-/** The baseline goes on past the real steps, to find the ceiling (≈10,000 on the reference machine). */
+/** The real server and the baseline climb the same steps; each stops at its first step not held. */
+export const DEFAULT_STEPS = [500, 1000, 2000, 5000, 8000, 10_000, 12_000, 14_000, 16_000, 18_000]
+/** Past the last given step, the baseline goes on to find the ceiling (10,000–14,000 on the reference machine). */
 export const BASELINE_EXTRA_STEPS = [10_000, 12_000, 14_000, 16_000, 18_000]
 
 export const CRITERIA = { minPollRatio: 0.95, maxP99Ms: 250 }
@@ -48,7 +49,7 @@ export function defaultOptions (): BenchOptions {
     runBaseline: false,
     users: 1000,
     steps: DEFAULT_STEPS,
-    baselineSteps: [...DEFAULT_STEPS, ...BASELINE_EXTRA_STEPS],
+    baselineSteps: DEFAULT_STEPS,
     warmupMs: 10_000,
     measureMs: 20_000,
     graceMs: 3000,
@@ -63,7 +64,7 @@ export function defaultOptions (): BenchOptions {
     cpuProfile: false,
     serverEnv: {},
     tmpDir: new URL('results/tmp/', benchSourceDir()).pathname,
-    maxMinutes: 20,
+    maxMinutes: 30,
     stopAtFailure: true,
     progressEveryMs: 2000,
     progress: (line) => { console.error(line) }

@@ -19,7 +19,7 @@ export const USAGE = `npm run bench -- [options]
   --join-concurrency N logins in flight at most (default 32)
   --timeout S          a request without answer after this long is a timeout (default 10)
   --keep-going         do not stop the ramp at the first step that is not held
-  --max-minutes M      start no step after this long (default 20)
+  --max-minutes M      start no step after this long (default 30)
   --url URL            use a server already running on 127.0.0.1 instead of starting one
   --server-pid PID     with --url: the process to measure
   --database-url URL   MySQL server for the fresh database (default mysql://root@127.0.0.1:3306/)

@@ -73,6 +73,17 @@ const DEFAULT_DATABASE_URL = 'mysql://root@127.0.0.1:3306/jenchat'
  * Reads the environment once. Every bad value is reported on its own line, all at once,
  * so a misconfigured deployment is fixed in one round instead of one error per start.
  */
+/** Pino's levels, most verbose first. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+
+/**
+ * The log level of a route every participant calls every second (polls, health checks): warn, so
+ * that a line per request never drowns the log, or the configured level when that is quieter.
+ */
+export function frequentRouteLogLevel (configured: string): 'warn' | 'error' | 'fatal' | 'silent' {
+  return LOG_LEVELS.indexOf(configured) > LOG_LEVELS.indexOf('warn') ? configured as 'error' | 'fatal' | 'silent' : 'warn'
+}
+
 export function loadConfig (env: Env = process.env): Config {
   const problems: string[] = []
 
@@ -125,7 +136,7 @@ export function loadConfig (env: Env = process.env): Config {
   }
 
   const logLevel = env.LOG_LEVEL === undefined || env.LOG_LEVEL === '' ? 'info' : env.LOG_LEVEL
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+  if (!LOG_LEVELS.includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${logLevel}"`)
   }
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { contentsPage } from '../../views/contents.js'
+import { frequentRouteLogLevel } from '../config.js'
 import { HTML, sendPlain } from '../http.js'
 import type { Services } from '../services.js'
 
@@ -13,7 +14,7 @@ export const pageRoutes: FastifyPluginAsync<{ services: Services }> = async (app
   app.get('/contents.html', async (_request, reply) =>
     await reply.header('cache-control', 'public, max-age=3600').type(HTML).send(contents))
 
-  app.get('/healthz', { logLevel: 'warn' }, async (request, reply) => {
+  app.get('/healthz', { logLevel: frequentRouteLogLevel(services.config.logLevel) }, async (request, reply) => {
     try {
       await services.db.rows('SELECT 1')
       return sendPlain(reply, 200, 'ok')

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { emptyPoll, leaveChat, messagesPoll } from '../../views/worker-frames.js'
 import { SharedPage } from '../compression.js'
+import { frequentRouteLogLevel } from '../config.js'
 import { sendPage, single } from '../http.js'
 import type { Delivery } from '../room.js'
 import type { Services } from '../services.js'
@@ -56,8 +57,7 @@ export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (a
     return { id, participant: participantIn(await sessionStore.read(id)) }
   }
 
-  // Polls are not logged at info: one line per participant per second would drown the log.
-  app.get('/thread.php', { logLevel: 'warn' }, async (request, reply) => {
+  app.get('/thread.php', { logLevel: frequentRouteLogLevel(config.logLevel) }, async (request, reply) => {
     const session = await sessionOf(request)
     const participant = session?.participant ?? null
     if (session === null || participant === null) return sendPage(reply, leaveChat(SESSION_ENDED), 403)

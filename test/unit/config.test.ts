@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { ConfigError, frequentRouteLogLevel, loadConfig } from '../../src/config.js'
 
 describe('loadConfig', () => {
   it('reproduces the original by default', () => {
@@ -36,5 +36,12 @@ describe('loadConfig', () => {
       'POLL_INTERVAL_MS must be between 100 and 60000, got 5',
       'COOKIE_SECURE must be true or false, got "maybe"'
     ])
+  })
+})
+
+describe('frequentRouteLogLevel', () => {
+  it('logs polls and health checks at warn, or quieter when LOG_LEVEL is quieter', () => {
+    expect(['trace', 'debug', 'info', 'warn'].map(frequentRouteLogLevel)).toEqual(['warn', 'warn', 'warn', 'warn'])
+    expect(['error', 'fatal', 'silent'].map(frequentRouteLogLevel)).toEqual(['error', 'fatal', 'silent'])
   })
 })
