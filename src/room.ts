@@ -15,6 +15,12 @@ export interface RoomOptions {
   goneMemoryMs: number
 }
 
+/**
+ * A room's own post is published at once while fewer polls than this were answered since the last
+ * publish (an answer shared by so few costs little to rebuild), else with the next refresh.
+ */
+const EAGER_PUBLISH_MAX_POLLS = 50
+
 interface CachedMessage {
   id: number
   html: string
@@ -53,13 +59,26 @@ export function createRoom (
   let loaded = false
   let healthy = true
 
-  // Answers of messagesAfter() by cursor, valid until `cached` changes.
+  // Polls are answered from the published part of `cached`: its first `publishedCount` messages,
+  // up to `publishedId`. Answers are cached by cursor until the next publish, so everyone polling
+  // in between shares one answer per cursor (built, encoded and compressed once). Publishing on
+  // every post would make nearly every poll of a busy room an answer of its own.
   const deliveries = new Map<number, Delivery>()
+  let publishedCount = 0
+  let publishedId = 0
+  let pollsSincePublish = 0
 
   function append (message: StoredMessage, now: number): void {
     cached.push({ id: message.id, html: renderMessage(message), fetchedAt: now })
     lastId = message.id
+  }
+
+  function publish (): void {
+    if (publishedCount === cached.length && publishedId === lastId) return
+    publishedCount = cached.length
+    publishedId = lastId
     deliveries.clear()
+    pollsSincePublish = 0
   }
 
   // Bumped when the database lost its tables: UserIDs start again at 1 then, so a presence batch
@@ -87,6 +106,8 @@ export function createRoom (
       log.warn('the database lost its MEMORY tables (restart?): forgetting cached messages and sessions')
       cached.length = 0
       lastId = 0
+      publishedCount = 0
+      publishedId = 0
       deliveries.clear()
       present.clear()
       gone.clear()
@@ -110,8 +131,10 @@ export function createRoom (
       while (expired < cached.length && (cached[expired] as CachedMessage).fetchedAt < now - options.retentionMs) expired++
       if (expired > 0) {
         cached.splice(0, expired)
+        publishedCount = Math.max(0, publishedCount - expired)
         deliveries.clear()
       }
+      publish()
       loaded = true
       if (!healthy) log.info('database reachable again')
       healthy = true
@@ -190,25 +213,26 @@ export function createRoom (
 
     /**
      * Messages after `cursor`, as thread-frame HTML, or null when there is nothing new. Pollers
-     * that last polled within the same refresh share a cursor, so between two refreshes there are
+     * that last polled within the same publish share a cursor, so between two publishes there are
      * only a handful of distinct answers: each is built once and the same object is handed to
      * everyone asking for it (the thread route caches its encoded page per object).
      */
     messagesAfter (cursor: number): Delivery | null {
-      if (lastId <= cursor) return null
+      pollsSincePublish++
+      if (publishedId <= cursor) return null
       const known = deliveries.get(cursor)
       if (known !== undefined) return known
       let low = 0
-      let high = cached.length
+      let high = publishedCount
       while (low < high) {
         const middle = (low + high) >>> 1
         if ((cached[middle] as CachedMessage).id <= cursor) low = middle + 1
         else high = middle
       }
-      if (low === cached.length) return null
+      if (low === publishedCount) return null
       let html = ''
-      for (let i = low; i < cached.length; i++) html += (cached[i] as CachedMessage).html
-      const delivery = { html, cursor: lastId }
+      for (let i = low; i < publishedCount; i++) html += (cached[i] as CachedMessage).html
+      const delivery = { html, cursor: publishedId }
       deliveries.set(cursor, delivery)
       return delivery
     },
@@ -222,6 +246,9 @@ export function createRoom (
     addPosted (message: StoredMessage): boolean {
       if (!loaded || !healthy || message.id !== lastId + 1) return false
       append(message, performance.now())
+      // A quiet room shows it at once; a busy one (many polls since the last publish share the
+      // cached answers) with the next refresh, within ROOM_REFRESH_MS.
+      if (pollsSincePublish < EAGER_PUBLISH_MAX_POLLS) publish()
       return true
     },
 

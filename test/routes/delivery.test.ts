@@ -121,6 +121,26 @@ describe('exactly once, in posting order (defect 1)', () => {
   })
 })
 
+describe('publishing a process\'s own posts', () => {
+  it('is immediate in a quiet room; in a busy one it waits for the next refresh, so polls in between share answers', async () => {
+    const app = await newApp({ ROOM_REFRESH_MS: '5000' })
+    const writer = new Person(app, 'writer')
+    const reader = new Person(app, 'reader')
+    await writer.join()
+    await reader.join()
+    await writer.say('quiet')
+    expect((await reader.poll()).map((m) => m.text)).toEqual(['quiet'])
+
+    // More than 50 polls since the last publish: the room is busy.
+    for (let i = 0; i < 60; i++) await reader.poll()
+    await writer.say('busy')
+    expect(await reader.poll()).toEqual([])
+    await app.jenchat.room.refresh()
+    expect((await reader.poll()).map((m) => m.text)).toEqual(['busy'])
+    expect((await writer.poll()).map((m) => m.text)).toEqual(['quiet', 'busy'])
+  })
+})
+
 describe('messages outlive their author (defect 2)', () => {
   it('are delivered after the author logged out', async () => {
     const app = await newApp()
