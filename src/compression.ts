@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib'
+import { constants, gzipSync } from 'node:zlib'
 import type { FastifyRequest } from 'fastify'
 
 /*
@@ -37,8 +37,12 @@ export function acceptsGzip (request: FastifyRequest): boolean {
   return wildcard
 }
 
+/**
+ * The fastest level: on a poll of 250 messages (12 KB) it takes half the time of the default
+ * level for a result 2 % larger, and a busy room compresses a few hundred answers a second.
+ */
 export function gzip (body: Buffer): Buffer {
-  return gzipSync(body)
+  return gzipSync(body, { level: constants.Z_BEST_SPEED })
 }
 
 /**
