@@ -40,6 +40,26 @@ export const DEFAULT_STEPS = [500, 1000, 2000, 5000, 8000, 10_000, 12_000, 14_00
 /** Past the last given step, the baseline goes on to find the ceiling (10,000–14,000 on the reference machine). */
 export const BASELINE_EXTRA_STEPS = [10_000, 12_000, 14_000, 16_000, 18_000]
 
+/**
+ * The most users one process can keep connected under an open-file limit (a socket each, and a
+ * hundred files to spare), in steps of 500; null without a limit. The generator and each server
+ * are single processes, so no server can hold more people than this on the machine.
+ */
+export function connectionLimit (openFiles: number): number | null {
+  return Number.isFinite(openFiles) ? Math.floor((openFiles - 100) / 500) * 500 : null
+}
+
+/**
+ * The default ramp, ending at the connection limit when that is within reach of it (a limit of
+ * 20,000 files adds a step of 19,500 users; a higher one changes nothing).
+ */
+export function defaultSteps (openFiles: number): number[] {
+  const limit = connectionLimit(openFiles)
+  const last = DEFAULT_STEPS[DEFAULT_STEPS.length - 1] ?? 0
+  if (limit === null || limit > last + 2000) return DEFAULT_STEPS
+  return [...DEFAULT_STEPS.filter((n) => n < limit), limit]
+}
+
 export const CRITERIA = { minPollRatio: 0.95, maxP99Ms: 250 }
 
 export function defaultOptions (): BenchOptions {
@@ -48,8 +68,8 @@ export function defaultOptions (): BenchOptions {
     runReal: true,
     runBaseline: false,
     users: 1000,
-    steps: DEFAULT_STEPS,
-    baselineSteps: DEFAULT_STEPS,
+    steps: defaultSteps(openFileLimit()),
+    baselineSteps: defaultSteps(openFileLimit()),
     warmupMs: 10_000,
     measureMs: 20_000,
     graceMs: 3000,
@@ -85,6 +105,8 @@ export interface RunReport {
   usersHeld: number
   /** The largest step was held: the real limit is higher than measured. */
   topStepHeld: boolean
+  /** The largest step held is the machine's connection limit (connectionLimit): no higher step can run. */
+  atConnectionLimit: boolean
 }
 
 export interface BenchReport {
@@ -118,15 +140,17 @@ export interface BenchReport {
   serverLog: { file: string, warnings: number, errors: number, messages: string[] } | null
 }
 
-function runReport (label: RunReport['label'], target: Target, steps: StepResult[]): RunReport {
+function runReport (label: RunReport['label'], target: Target, steps: StepResult[], openFiles: number): RunReport {
   const held = steps.filter((step) => step.held).map((step) => step.users)
   const top = steps.at(-1)
+  const atConnectionLimit = top !== undefined && top.held && top.users === connectionLimit(openFiles)
   return {
     label,
     target: target.url.toString(),
     steps,
     usersHeld: held.length === 0 ? 0 : Math.max(...held),
-    topStepHeld: top !== undefined && top.held
+    topStepHeld: top !== undefined && top.held && !atConnectionLimit,
+    atConnectionLimit
   }
 }
 
@@ -207,7 +231,7 @@ export async function runBench (options: BenchOptions, command = ''): Promise<Be
       pages = await probePages(real.url)
       writeFileSync(pagesFile, JSON.stringify(pages))
       options.progress(`pages: empty poll ${pages.emptyPoll.bytes} bytes, chat page ${pages.chat.bytes} bytes`)
-      if (options.runReal) runs.push(runReport('jenchat', real, await runLoad(real, 'jenchat', load(realSteps, true), database)))
+      if (options.runReal) runs.push(runReport('jenchat', real, await runLoad(real, 'jenchat', load(realSteps, true), database), openFiles))
     } finally {
       profileFile = await real?.stop() ?? null
     }
@@ -215,7 +239,7 @@ export async function runBench (options: BenchOptions, command = ''): Promise<Be
     if (options.runBaseline) {
       const baseline = await startBaselineServer({ pagesFile, logDir: options.tmpDir, cpuProfileDir: null })
       try {
-        runs.push(runReport('baseline', baseline, await runLoad(baseline, 'baseline', load(baselineSteps, false), database)))
+        runs.push(runReport('baseline', baseline, await runLoad(baseline, 'baseline', load(baselineSteps, false), database), openFiles))
       } finally {
         await baseline.stop()
       }
@@ -228,6 +252,11 @@ export async function runBench (options: BenchOptions, command = ''): Promise<Be
   const baselineRun = runs.find((run) => run.label === 'baseline')
   if (realRun?.topStepHeld === true) notes.push(`jenchat held its largest step (${realRun.usersHeld}): its limit is higher`)
   if (baselineRun?.topStepHeld === true) notes.push(`the baseline held its largest step (${baselineRun.usersHeld}): the ceiling is higher, the ratio lower`)
+  for (const run of runs) {
+    if (run.atConnectionLimit) {
+      notes.push(`${run.label} held ${run.usersHeld} users, the most one process can keep connected here (open-file limit ${openFiles}): that is this machine's ceiling`)
+    }
+  }
   if (runs.some((run) => run.steps.some((step) => step.generator.saturated))) {
     notes.push('the load generator was saturated in some step (CPU > 90 % or event-loop delay p99 > 100 ms): those figures measure it too')
   }

@@ -9,7 +9,8 @@ export const USAGE = `npm run bench -- [options]
   --no-baseline        with --ramp: only the real server
 
   --users N            users of a single step (default 1000)
-  --steps A,B,...      ramp steps (default 500,1000,2000,5000,8000)
+  --steps A,B,...      ramp steps (default 500,1000,2000,5000,8000,10000,...,18000; with an open-file
+                       limit under 20,100, up to the most users one process can keep connected)
   --baseline-steps ... baseline ramp steps (default: the steps, then ${BASELINE_EXTRA_STEPS.join(',')})
   --duration S         measured seconds per step (default 20)
   --warmup S           warm-up seconds per step, after everyone joined (default 10)
