@@ -60,7 +60,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await services.db.close()
   })
 
-  await applySchema(services.db)
+  await applySchema(services.db, app.log)
   await services.room.start()
 
   // Our pages only ever send urlencoded forms; JSON and plain text get a 415 like anything else.

@@ -51,19 +51,34 @@ export async function resizeMemoryTables (db: Database): Promise<void> {
   for (const table of MEMORY_TABLES) await db.write(`ALTER TABLE ${table} ENGINE=MEMORY`)
 }
 
+const ACCESS_DENIED = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR'])
+
+/** The database user may not ALTER these tables: they keep the size they have. */
+export function isAccessDenied (error: unknown): boolean {
+  return ACCESS_DENIED.has((error as { code?: string } | null)?.code ?? '')
+}
+
 /**
  * Creates the tables when missing and upgrades a database made by the PHP original: its
  * jenChat_Messages has no UserName column, which the port needs so that messages outlive their
  * author. Safe to run on every start and from several processes at once.
  */
-export async function applySchema (db: Database): Promise<void> {
+export async function applySchema (db: Database, log: { warn: (message: string) => void }): Promise<void> {
   let existed = false
   for (const statement of statements(await readSchema())) {
     const result = await db.write(statement)
     // CREATE TABLE IF NOT EXISTS leaves a note when the table was there already.
     if (result.warningStatus > 0) existed = true
   }
-  if (existed) await resizeMemoryTables(db)
+  if (existed) {
+    try {
+      await resizeMemoryTables(db)
+    } catch (error) {
+      // A user without ALTER can still run the chat, with the tables' current size.
+      if (!isAccessDenied(error)) throw error
+      log.warn('cannot resize the MEMORY tables (no ALTER privilege): they keep their size; grant ALTER or set max_heap_table_size on the database server')
+    }
+  }
   if (!(await hasUserNameColumn(db))) {
     try {
       await db.write("ALTER TABLE jenChat_Messages ADD COLUMN UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT ''")

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import mysql, { type RowDataPacket } from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, createTestDatabase, Person } from '../helpers/app.js'
+import { buildApp } from '../../src/app.js'
+import { buildTestApp, createTestDatabase, Person, testConfig } from '../helpers/app.js'
 import { createPrivateMariaDb, type PrivateMariaDb } from '../helpers/private-mariadb.js'
 
 describe('the database restarts (MEMORY tables empty, AUTO_INCREMENT back at 1)', () => {
@@ -98,6 +99,39 @@ describe('a MEMORY table is full (max_heap_table_size)', () => {
       expect((await alice.say('room again')).headers.location).toBe('post.php')
     } finally {
       await app.close()
+      await database.drop()
+    }
+  })
+})
+
+describe('a database user without the ALTER privilege', () => {
+  it('still runs the chat on tables made earlier, and says why they keep their size', async () => {
+    const database = await createTestDatabase()
+    const user = 'jenchat_noalter_' + Math.random().toString(36).slice(2, 8)
+    try {
+      await (await buildTestApp(database.url)).close()
+      const name = new URL(database.url).pathname.slice(1)
+      await database.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'pw'`)
+      await database.query(`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON \`${name}\`.* TO '${user}'@'%'`)
+      const url = new URL(database.url)
+      url.username = user
+      url.password = 'pw'
+
+      const lines: string[] = []
+      const app = await buildApp(testConfig(url.toString(), { LOG_LEVEL: 'warn' }), {
+        logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } }
+      })
+      try {
+        const alice = new Person(app, 'alice')
+        await alice.join()
+        expect((await alice.say('hello')).headers.location).toBe('post.php')
+        expect((await alice.poll()).map((m) => m.text)).toEqual(['hello'])
+        expect(lines.join('')).toContain('cannot resize the MEMORY tables (no ALTER privilege)')
+      } finally {
+        await app.close()
+      }
+    } finally {
+      await database.query(`DROP USER IF EXISTS '${user}'@'%'`)
       await database.drop()
     }
   })
