@@ -63,13 +63,14 @@ export function defaultSteps (openFiles: number): number[] {
 export const CRITERIA = { minPollRatio: 0.95, maxP99Ms: 250 }
 
 export function defaultOptions (): BenchOptions {
+  const steps = defaultSteps(openFileLimit())
   return {
     ramp: false,
     runReal: true,
     runBaseline: false,
     users: 1000,
-    steps: defaultSteps(openFileLimit()),
-    baselineSteps: defaultSteps(openFileLimit()),
+    steps,
+    baselineSteps: steps,
     warmupMs: 10_000,
     measureMs: 20_000,
     graceMs: 3000,

@@ -69,10 +69,6 @@ type Env = Record<string, string | undefined>
 
 const DEFAULT_DATABASE_URL = 'mysql://root@127.0.0.1:3306/jenchat'
 
-/**
- * Reads the environment once. Every bad value is reported on its own line, all at once,
- * so a misconfigured deployment is fixed in one round instead of one error per start.
- */
 /** Pino's levels, most verbose first. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
@@ -84,6 +80,10 @@ export function frequentRouteLogLevel (configured: string): 'warn' | 'error' | '
   return LOG_LEVELS.indexOf(configured) > LOG_LEVELS.indexOf('warn') ? configured as 'error' | 'fatal' | 'silent' : 'warn'
 }
 
+/**
+ * Reads the environment once. Every bad value is reported on its own line, all at once,
+ * so a misconfigured deployment is fixed in one round instead of one error per start.
+ */
 export function loadConfig (env: Env = process.env): Config {
   const problems: string[] = []
 

@@ -40,7 +40,7 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
     onDatabaseReset: () => {
       sessionStore.clearCache()
       // The emptied MEMORY tables may have been reopened with another client's size limit.
-      resizeMemoryTables(db).catch((error: unknown) => { log.warn({ err: error }, 'could not resize the MEMORY tables') })
+      resizeMemoryTables(db, log).catch((error: unknown) => { log.warn({ err: error }, 'could not resize the MEMORY tables') })
     },
     log
   }, {

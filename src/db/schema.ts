@@ -47,16 +47,17 @@ const MEMORY_TABLES = ['jenChat_Users', 'jenChat_Messages', 'jenChat_Sessions', 
  * first. ALTER … ENGINE=MEMORY applies this connection's value and keeps the rows and the
  * AUTO_INCREMENT counter.
  */
-export async function resizeMemoryTables (db: Database): Promise<void> {
-  for (const table of MEMORY_TABLES) await db.write(`ALTER TABLE ${table} ENGINE=MEMORY`)
+export async function resizeMemoryTables (db: Database, log: { warn: (message: string) => void }): Promise<void> {
+  try {
+    for (const table of MEMORY_TABLES) await db.write(`ALTER TABLE ${table} ENGINE=MEMORY`)
+  } catch (error) {
+    // A user without ALTER can still run the chat, with the tables' current size.
+    if (!ACCESS_DENIED.has((error as { code?: string } | null)?.code ?? '')) throw error
+    log.warn('cannot resize the MEMORY tables (no ALTER privilege): they keep their size; grant ALTER or set max_heap_table_size on the database server')
+  }
 }
 
 const ACCESS_DENIED = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR'])
-
-/** The database user may not ALTER these tables: they keep the size they have. */
-export function isAccessDenied (error: unknown): boolean {
-  return ACCESS_DENIED.has((error as { code?: string } | null)?.code ?? '')
-}
 
 /**
  * Creates the tables when missing and upgrades a database made by the PHP original: its
@@ -70,15 +71,7 @@ export async function applySchema (db: Database, log: { warn: (message: string) 
     // CREATE TABLE IF NOT EXISTS leaves a note when the table was there already.
     if (result.warningStatus > 0) existed = true
   }
-  if (existed) {
-    try {
-      await resizeMemoryTables(db)
-    } catch (error) {
-      // A user without ALTER can still run the chat, with the tables' current size.
-      if (!isAccessDenied(error)) throw error
-      log.warn('cannot resize the MEMORY tables (no ALTER privilege): they keep their size; grant ALTER or set max_heap_table_size on the database server')
-    }
-  }
+  if (existed) await resizeMemoryTables(db, log)
   if (!(await hasUserNameColumn(db))) {
     try {
       await db.write("ALTER TABLE jenChat_Messages ADD COLUMN UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT ''")
