@@ -27,13 +27,18 @@ CREATE TABLE IF NOT EXISTS jenChat_Messages (
 ) ENGINE=MEMORY DEFAULT CHARSET=utf8mb4;
 
 -- Sessions hold only ids and a token (JSON, ASCII-escaped), so a short ASCII column keeps each
--- fixed-width MEMORY row near 1 KB. expires is in DB-server seconds (UNIX_TIMESTAMP()).
+-- fixed-width MEMORY row near 1 KB. expires is in DB-server seconds (UNIX_TIMESTAMP()). UserID is
+-- the session's participant: a session ends with its participant (logout, idle collection, handle
+-- reclaimed), so the table holds about as many rows as the room has people. A table made before
+-- the column existed gets it at start-up (src/db/schema.ts).
 CREATE TABLE IF NOT EXISTS jenChat_Sessions (
   SessionID varchar(64) CHARACTER SET ascii NOT NULL,
   Expires int unsigned NOT NULL,
   Data varchar(768) CHARACTER SET ascii NOT NULL,
+  UserID int unsigned NOT NULL DEFAULT 0,
   PRIMARY KEY (SessionID),
-  KEY jenChat_Sessions_Expires (Expires) USING BTREE
+  KEY jenChat_Sessions_Expires (Expires) USING BTREE,
+  KEY jenChat_Sessions_UserID (UserID)
 ) ENGINE=MEMORY;
 
 -- One row with a random token, written by the first process to find the table empty. MEMORY

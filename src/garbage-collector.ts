@@ -11,7 +11,7 @@ export interface GarbageCollectorOptions {
 
 /**
  * The original's garbage collection "on each post": old messages, idle participants and (ours)
- * expired sessions. The original's timestamps had one-second resolution, so a second collection
+ * the sessions of participants who are gone, and expired ones. The original's timestamps had one-second resolution, so a second collection
  * within the same second finds almost nothing; in a busy room (hundreds of posts a second) it
  * tripled the statements per post. A post therefore collects when the last collection of this
  * process started at least `minIntervalMs` ago, and waits for it; posts in between go straight on.
@@ -29,7 +29,7 @@ export function createGarbageCollector (
     await Promise.all([
       messages.collectOld(options.lifetimeMs),
       users.collectIdle(options.lifetimeMs),
-      sessions.collectExpired()
+      sessions.collectEnded()
     ])
   }
 

@@ -71,7 +71,9 @@ export function createSessionStore (sessions: SessionsRepository, options: Sessi
 
     set (sessionId: string, session: Session, callback: Callback): void {
       const json = toAsciiJson(session)
-      sessions.save(sessionId, json, lifetimeSeconds).then(() => {
+      // The participant's id in its own column: the session ends with the participant (see db/users.ts).
+      const userId = typeof session.userId === 'number' ? session.userId : 0
+      sessions.save(sessionId, json, lifetimeSeconds, userId).then(() => {
         remember(sessionId, json)
         callback()
       }, (error: unknown) => callback(error))

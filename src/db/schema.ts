@@ -28,13 +28,25 @@ function statements (sqlText: string): string[] {
  * 11 while dropping the temporary table behind an information_schema.COLUMNS query) when such
  * queries ran while other databases were being dropped.
  */
-async function hasUserNameColumn (db: Database): Promise<boolean> {
+async function hasColumn (db: Database, table: string, column: string): Promise<boolean> {
   try {
-    await db.rows('SELECT UserName FROM jenChat_Messages LIMIT 0')
+    await db.rows(`SELECT ${column} FROM ${table} LIMIT 0`)
     return true
   } catch (error) {
     if ((error as { code?: string }).code === 'ER_BAD_FIELD_ERROR') return false
     throw error
+  }
+}
+
+/** Runs an ALTER that adds a column, unless another process added it first. */
+async function addColumn (db: Database, table: string, column: string, alter: string): Promise<boolean> {
+  if (await hasColumn(db, table, column)) return false
+  try {
+    await db.write(alter)
+    return true
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ER_DUP_FIELDNAME') throw error
+    return false
   }
 }
 
@@ -60,9 +72,10 @@ export async function resizeMemoryTables (db: Database, log: { warn: (message: s
 const ACCESS_DENIED = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR'])
 
 /**
- * Creates the tables when missing and upgrades a database made by the PHP original: its
+ * Creates the tables when missing and upgrades a database made by the PHP original (its
  * jenChat_Messages has no UserName column, which the port needs so that messages outlive their
- * author. Safe to run on every start and from several processes at once.
+ * author) or by an earlier version of the port (its jenChat_Sessions has no UserID column). Safe
+ * to run on every start and from several processes at once.
  */
 export async function applySchema (db: Database, log: { warn: (message: string) => void }): Promise<void> {
   let existed = false
@@ -72,12 +85,13 @@ export async function applySchema (db: Database, log: { warn: (message: string) 
     if (result.warningStatus > 0) existed = true
   }
   if (existed) await resizeMemoryTables(db, log)
-  if (!(await hasUserNameColumn(db))) {
-    try {
-      await db.write("ALTER TABLE jenChat_Messages ADD COLUMN UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT ''")
-    } catch (error) {
-      // Another process added it first.
-      if ((error as { code?: string }).code !== 'ER_DUP_FIELDNAME') throw error
-    }
+  await addColumn(db, 'jenChat_Messages', 'UserName',
+    "ALTER TABLE jenChat_Messages ADD COLUMN UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT ''")
+  const sessionsUpgraded = await addColumn(db, 'jenChat_Sessions', 'UserID',
+    'ALTER TABLE jenChat_Sessions ADD COLUMN UserID int unsigned NOT NULL DEFAULT 0, ADD KEY jenChat_Sessions_UserID (UserID)')
+  // The sessions of people already in the room stay theirs: the participant is in the data.
+  if (sessionsUpgraded) {
+    await db.write(`UPDATE jenChat_Sessions SET UserID = CAST(JSON_EXTRACT(Data, '$.userId') AS UNSIGNED)
+                     WHERE UserID = 0 AND JSON_VALID(Data) AND JSON_TYPE(JSON_EXTRACT(Data, '$.userId')) = 'INTEGER'`)
   }
 }

@@ -11,12 +11,15 @@ export function createSessionsRepository (db: Database) {
       return rows[0]?.data ?? null
     },
 
-    /** Creates the session with an absolute lifetime, or updates its data (the lifetime stays). */
-    async save (sessionId: string, data: string, lifetimeSeconds: number): Promise<void> {
+    /**
+     * Creates the session of participant `userId` with an absolute lifetime, or updates its data
+     * (the lifetime stays). A session without a participant (userId 0) goes with the next collection.
+     */
+    async save (sessionId: string, data: string, lifetimeSeconds: number, userId: number): Promise<void> {
       await db.write(
-        `INSERT INTO jenChat_Sessions (SessionID, Expires, Data) VALUES (?, UNIX_TIMESTAMP() + ?, ?)
-         ON DUPLICATE KEY UPDATE Data = ?`,
-        [sessionId, lifetimeSeconds, data, data]
+        `INSERT INTO jenChat_Sessions (SessionID, Expires, Data, UserID) VALUES (?, UNIX_TIMESTAMP() + ?, ?, ?)
+         ON DUPLICATE KEY UPDATE Data = ?, UserID = ?`,
+        [sessionId, lifetimeSeconds, data, userId, data, userId]
       )
     },
 
@@ -24,8 +27,15 @@ export function createSessionsRepository (db: Database) {
       await db.write('DELETE FROM jenChat_Sessions WHERE SessionID = ?', [sessionId])
     },
 
-    async collectExpired (): Promise<number> {
-      const result = await db.write('DELETE FROM jenChat_Sessions WHERE Expires <= UNIX_TIMESTAMP()')
+    /**
+     * Garbage collection: sessions past their lifetime, and sessions whose participant is gone
+     * (collected, logged out, handle taken over, or never stored because the login failed half-way).
+     */
+    async collectEnded (): Promise<number> {
+      const result = await db.write(
+        `DELETE s FROM jenChat_Sessions s LEFT JOIN jenChat_Users u ON u.UserID = s.UserID
+          WHERE u.UserID IS NULL OR s.Expires <= UNIX_TIMESTAMP()`
+      )
       return result.affectedRows
     }
   }

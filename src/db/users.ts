@@ -10,8 +10,10 @@ export function createUsersRepository (db: Database) {
      * handle can't both get it. Returns the new UserID, or null when the handle is taken.
      */
     async claimHandle (name: string, presenceWindowMs: number): Promise<number | null> {
+      // The handle's previous owner left: they and their sessions go.
       await db.write(
-        'DELETE FROM jenChat_Users WHERE UserName = ? AND LastUpdate <= NOW(3) - INTERVAL ? MICROSECOND',
+        `DELETE u, s FROM jenChat_Users u LEFT JOIN jenChat_Sessions s ON s.UserID = u.UserID
+          WHERE u.UserName = ? AND u.LastUpdate <= NOW(3) - INTERVAL ? MICROSECOND`,
         [name, presenceWindowMs * 1000]
       )
       const result = await db.write(
@@ -50,14 +52,20 @@ export function createUsersRepository (db: Database) {
       return row === undefined ? null : Number(row.idleUs) / 1000
     },
 
+    /** Ends a participant and every session of theirs (logout, a new login in the same browser). */
     async remove (userId: number): Promise<void> {
-      await db.write('DELETE FROM jenChat_Users WHERE UserID = ?', [userId])
+      await db.write(
+        'DELETE u, s FROM jenChat_Users u LEFT JOIN jenChat_Sessions s ON s.UserID = u.UserID WHERE u.UserID = ?',
+        [userId]
+      )
     },
 
-    /** Garbage collection: participants whose browser stopped polling. */
+    /** Garbage collection: participants whose browser stopped polling, with their sessions. */
     async collectIdle (idleMs: number): Promise<number> {
       const result = await db.write(
-        'DELETE FROM jenChat_Users WHERE LastUpdate <= NOW(3) - INTERVAL ? MICROSECOND', [idleMs * 1000]
+        `DELETE u, s FROM jenChat_Users u LEFT JOIN jenChat_Sessions s ON s.UserID = u.UserID
+          WHERE u.LastUpdate <= NOW(3) - INTERVAL ? MICROSECOND`,
+        [idleMs * 1000]
       )
       return result.affectedRows
     }
