@@ -69,6 +69,16 @@ type Env = Record<string, string | undefined>
 
 const DEFAULT_DATABASE_URL = 'mysql://root@127.0.0.1:3306/jenchat'
 
+/**
+ * Secrets that were published as examples (an earlier docker-compose.yml supplied the first one as
+ * its default): anyone could sign a cookie with them. Compared in lower case.
+ */
+const PUBLISHED_SECRETS = new Set([
+  'change-me-to-a-long-random-secret-of-32-plus-chars'
+])
+/** Words that mark a value as a placeholder rather than a secret. */
+const PLACEHOLDER_WORDS = /change[-_ ]?me|replace[-_ ]?me|your[-_ ]?secret|placeholder/i
+
 /** Pino's levels, most verbose first. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
@@ -133,6 +143,8 @@ export function loadConfig (env: Env = process.env): Config {
     sessionSecretGenerated = true
   } else if (sessionSecret.length < 32) {
     problems.push(`SESSION_SECRET must be at least 32 characters, got ${sessionSecret.length}`)
+  } else if (PUBLISHED_SECRETS.has(sessionSecret.toLowerCase()) || PLACEHOLDER_WORDS.test(sessionSecret)) {
+    problems.push('SESSION_SECRET is a published placeholder, not a secret: make one with `openssl rand -base64 33`')
   }
 
   const logLevel = env.LOG_LEVEL === undefined || env.LOG_LEVEL === '' ? 'info' : env.LOG_LEVEL

@@ -107,10 +107,26 @@ describe('memory settings', () => {
 })
 
 describe('docker-compose.yml', () => {
-  it('is valid for docker-compose', () => {
-    const result = spawnSync('docker-compose', ['config', '-q'], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' })
+  /** `docker-compose config -q` with exactly the given environment (the caller's own left out). */
+  function composeConfig (env: Record<string, string>) {
+    const result = spawnSync('docker-compose', ['config', '-q'], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }
+    })
     if (result.error !== undefined) throw new Error('docker-compose is not installed (apt-get install docker-compose)')
+    return result
+  }
+
+  it('is valid for docker-compose when SESSION_SECRET is set', () => {
+    const result = composeConfig({ SESSION_SECRET: TEST_SECRET })
     expect(result.stderr).toBe('')
     expect(result.status).toBe(0)
+  })
+
+  it('requires SESSION_SECRET instead of supplying a published one', () => {
+    const result = composeConfig({})
+    expect(result.status).not.toBe(0)
+    expect(result.stderr).toContain('set SESSION_SECRET to 32+ random characters, see the README')
   })
 })
