@@ -86,7 +86,7 @@ export class SimulatedUser implements Presence {
   async logout (): Promise<void> {
     this.stop()
     if (this.joinedAt < 0) return
-    const response = await this.fetch(this.request('GET', this.context.basePath + 'login.php?logout=true'))
+    const response = await this.fetch(this.request('GET', this.context.basePath + 'login.php?logout=true&token=' + encodeURIComponent(this.token)))
     if (response.status !== 302) throw new Error(`logout answered ${response.status}`)
   }
 

@@ -14,7 +14,7 @@ import { pageRoutes } from './routes/pages.js'
 import { postRoutes } from './routes/post.js'
 import { threadRoutes } from './routes/thread.js'
 import { createServices, type Services } from './services.js'
-import { sessionCookieName } from './session.js'
+import { sessionCookieName, sessionCookieOptions } from './session.js'
 import { retryPoll } from '../views/worker-frames.js'
 
 declare module 'fastify' {
@@ -107,7 +107,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       // A session exists only from login on, and is written then and never again.
       saveUninitialized: false,
       rolling: false,
-      cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.cookieSecure }
+      cookie: sessionCookieOptions(config)
     })
     await pages.register(loginRoutes, { services })
     await pages.register(chatRoutes, { services })

@@ -9,6 +9,11 @@ export interface Config {
   /** True when SESSION_SECRET was absent and a random one was made for this process only. */
   readonly sessionSecretGenerated: boolean
   readonly cookieSecure: boolean
+  /**
+   * The Logout link carries the session's token and a logout without it asks for confirmation;
+   * false: any GET of login.php?logout=true ends the session, as in the original.
+   */
+  readonly logoutNeedsToken: boolean
   /** Fastify's trustProxy: false, true, or a comma-separated list of proxy addresses/CIDRs. */
   readonly trustProxy: boolean | string
   readonly logLevel: string
@@ -44,6 +49,12 @@ export interface Limits {
   /** Refused logins (bad or taken handle) allowed per IP within `loginFailureWindowMs`. */
   readonly loginFailures: number
   readonly loginFailureWindowMs: number
+  /**
+   * Logins (new participants) allowed per client address (IPv6: per /64 network) within
+   * `loginWindowMs`, enough for a classroom behind one NAT; 0 turns the limit off.
+   */
+  readonly logins: number
+  readonly loginWindowMs: number
   /** Database pool size and the number of requests allowed to wait for a connection. */
   readonly dbConnections: number
   readonly dbQueueLimit: number
@@ -175,6 +186,8 @@ export function loadConfig (env: Env = process.env): Config {
     sustainedWindowMs: int('FLOOD_SUSTAINED_WINDOW_MS', 30_000, 100, 3_600_000),
     loginFailures: int('LOGIN_FAILURE_LIMIT', 20, 1, 100_000),
     loginFailureWindowMs: int('LOGIN_FAILURE_WINDOW_MS', 60_000, 1000, 3_600_000),
+    logins: int('LOGIN_LIMIT', 120, 0, 1_000_000),
+    loginWindowMs: int('LOGIN_LIMIT_WINDOW_MS', 60_000, 1000, 3_600_000),
     dbConnections: int('DB_CONNECTIONS', 10, 1, 1000),
     dbQueueLimit: int('DB_QUEUE_LIMIT', 1000, 1, 100_000),
     dbMemoryTableMb: int('DB_MEMORY_TABLE_MB', 64, 1, 65_536),
@@ -190,6 +203,7 @@ export function loadConfig (env: Env = process.env): Config {
   }
 
   const cookieSecure = bool('COOKIE_SECURE', false)
+  const logoutNeedsToken = bool('LOGOUT_NEEDS_TOKEN', true)
   const rawTrustProxy = env.TRUST_PROXY ?? ''
   const trustProxy: boolean | string = rawTrustProxy === '' || /^(0|false|no|off)$/i.test(rawTrustProxy)
     ? false
@@ -204,6 +218,7 @@ export function loadConfig (env: Env = process.env): Config {
     sessionSecret,
     sessionSecretGenerated,
     cookieSecure,
+    logoutNeedsToken,
     trustProxy,
     logLevel,
     timings: Object.freeze(timings),

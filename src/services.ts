@@ -7,6 +7,7 @@ import { resizeMemoryTables } from './db/schema.js'
 import { createSessionsRepository } from './db/sessions.js'
 import { createUsersRepository } from './db/users.js'
 import { createGarbageCollector } from './garbage-collector.js'
+import { createLoginLimit } from './login-limit.js'
 import { createLoginThrottle } from './login-throttle.js'
 import { createRoom } from './room.js'
 import { createSessionStore } from './session-store.js'
@@ -54,8 +55,9 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
     minIntervalMs: timings.gcIntervalMs
   })
   const loginThrottle = createLoginThrottle({ limit: limits.loginFailures, windowMs: limits.loginFailureWindowMs })
+  const loginLimit = createLoginLimit({ limit: limits.logins, windowMs: limits.loginWindowMs })
 
-  return { config, db, users, messages, sessions, sessionStore, room, garbageCollector, loginThrottle }
+  return { config, db, users, messages, sessions, sessionStore, room, garbageCollector, loginThrottle, loginLimit }
 }
 
 export type Services = ReturnType<typeof createServices>

@@ -1,3 +1,5 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { CookieSerializeOptions } from '@fastify/cookie'
 import type { FastifyRequest } from 'fastify'
 import type { Config } from './config.js'
 
@@ -37,4 +39,20 @@ export function participantIn (data: Partial<Record<keyof Participant, unknown>>
 /** `__Host-` binds a Secure cookie to this host and path "/", so a sibling subdomain can't plant one. */
 export function sessionCookieName (config: Pick<Config, 'cookieSecure'>): string {
   return config.cookieSecure ? '__Host-jenchat' : 'jenchat'
+}
+
+/**
+ * The session cookie's attributes. Clearing the cookie must repeat them: a browser keeps a
+ * `__Host-` cookie unless the clearing Set-Cookie is Secure too (and Path=/, no Domain).
+ */
+export function sessionCookieOptions (config: Pick<Config, 'cookieSecure'>) {
+  return { path: '/', httpOnly: true, sameSite: 'lax', secure: config.cookieSecure } satisfies CookieSerializeOptions
+}
+
+/** Whether `given` is the participant's anti-forgery token (in constant time). */
+export function hasToken (participant: Participant, given: string | undefined): boolean {
+  if (given === undefined) return false
+  const expected = Buffer.from(participant.token)
+  const actual = Buffer.from(given)
+  return expected.length === actual.length && timingSafeEqual(expected, actual)
 }

@@ -111,12 +111,14 @@ export interface ChatView {
   handle: string
   /** The per-session anti-forgery token that post.php checks. */
   token: string
+  /** The Logout link (it carries the token too, see routes/login.ts logoutUrl). */
+  logoutUrl: string
 }
 
 export function chatPage (view: ChatView): string {
   const head = html`${STYLE}
 <script type="text/javascript">//<![CDATA[${trusted(CHAT_SCRIPT)}//]]></script>`
-  return page('jenChat', html`<p>You are <strong>${view.handle}</strong>. <a href="login.php?logout=true">Logout</a></p>
+  return page('jenChat', html`<p>You are <strong>${view.handle}</strong>. <a href="${view.logoutUrl}">Logout</a></p>
 
 <iframe id="chatContents" name="chatContents" src="contents.html"></iframe>
 

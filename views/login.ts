@@ -26,3 +26,27 @@ ${view.error === undefined ? '' : html`<p class="error">${view.error}</p>`}
 </p>
 </form>`, STYLE)
 }
+
+export interface LogoutView {
+  handle: string
+  /** Where the form posts: login.php?logout=true (with the reason, if any). */
+  action: string
+  /** The session's anti-forgery token: only a page of this chat can know it. */
+  token: string
+}
+
+/**
+ * A logout that came without the session's token (an old bookmark, or a page elsewhere trying to
+ * end the session): one button ends it.
+ */
+export function logoutPage (view: LogoutView): string {
+  return page('jenChat', html`<h1>jenChat</h1>
+<p>You are in the chat as <strong>${view.handle}</strong>. Do you want to leave the chat room?</p>
+<form method="post" action="${view.action}">
+<p>
+<input type="hidden" name="token" value="${view.token}" />
+<input type="submit" value="Logout" class="submit" />
+</p>
+</form>
+<p class="notice"><a href="./chat.php">Back to the chat</a></p>`, STYLE)
+}

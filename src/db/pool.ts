@@ -82,9 +82,14 @@ export function createDatabase (options: DatabaseOptions) {
     for (const listener of connectionListeners) listener()
   })
 
+  // Every statement the app sends, counted where it leaves (tests and metrics read it: an
+  // anonymous request must not move it).
+  let statementsSent = 0
+
   // mysql2's callback face: its promise face captures a stack trace for every query, which cost
   // a few per cent of the server's CPU in the benchmark; errors here carry the SQL's own message.
   function query<T> (sql: string, values: unknown[]): Promise<T> {
+    statementsSent++
     return new Promise((resolve, reject) => {
       pool.query({ sql, timeout, values }, (error: QueryError | null, result: unknown) => {
         if (error === null) resolve(result as T)
@@ -124,6 +129,15 @@ export function createDatabase (options: DatabaseOptions) {
     async write (sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<ResultSetHeader> {
       return await guarded(options.probe === true, async () => await query<ResultSetHeader>(sql, params))
     },
+
+    /** Statements sent to the database by this app so far (the per-connection setup not included). */
+    get statementsSent (): number { return statementsSent },
+
+    /**
+     * The last known state, without asking: false from a failed connection until a query gets
+     * through again. Health checks answer from it, so that anyone calling them costs no query.
+     */
+    get reachable (): boolean { return unavailableUntil === 0 },
 
     /** Called when a query succeeds after the database had been unreachable. */
     onRecovery (listener: () => void): void {

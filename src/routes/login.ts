@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { loginPage } from '../../views/login.js'
+import { loginPage, logoutPage } from '../../views/login.js'
+import type { Config } from '../config.js'
 import { isTableFull } from '../db/pool.js'
 import { sendPage, single } from '../http.js'
 import type { Services } from '../services.js'
-import { participantOf, sessionCookieName } from '../session.js'
+import { hasToken, participantOf, sessionCookieName, sessionCookieOptions, type Participant } from '../session.js'
 
 export const HANDLE_PATTERN = /^[_a-z0-9-]+$/i
 export const MAX_HANDLE_LENGTH = 20
@@ -15,38 +16,82 @@ export const LOGIN_ERRORS = {
   empty: 'You must enter a handle (screen name) to enter the chat room.',
   tooLong: `Handles may be at most ${MAX_HANDLE_LENGTH} characters long.`,
   full: 'The chat room is full right now. Please try again in half a minute.',
-  throttled: 'Too many refused attempts from your address. Please wait a minute and try again.'
+  throttled: 'Too many refused attempts from your address. Please wait a minute and try again.',
+  tooMany: 'Too many people have joined from your address just now. Please wait a minute and try again.'
 } as const
 
 export const LOGIN_NOTICES: Record<string, string> = {
   expired: 'Your chat session has ended (your browser stopped polling, you logged in elsewhere, or the server was restarted). Please join again.'
 }
 
-export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { users, messages, room, loginThrottle, config } = services
+/**
+ * Where Logout leads: with the session's token, so that a page elsewhere can't log anyone out with
+ * a plain link or image (old browsers ignore SameSite); the bare URL of the original when
+ * LOGOUT_NEEDS_TOKEN is off or there is no session to end.
+ */
+export function logoutUrl (config: Pick<Config, 'logoutNeedsToken'>, participant: Participant | null, reason?: keyof typeof LOGIN_NOTICES): string {
+  let url = './login.php?logout=true'
+  if (reason !== undefined) url += `&reason=${reason}`
+  if (config.logoutNeedsToken && participant !== null) url += `&token=${encodeURIComponent(participant.token)}`
+  return url
+}
 
-  /** Ends the participant and the session; the cookie goes with it. */
-  async function leave (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  const { users, messages, room, loginThrottle, loginLimit, garbageCollector, config } = services
+  const cookieName = sessionCookieName(config)
+  const cookieOptions = sessionCookieOptions(config)
+
+  /**
+   * login.php?logout=true, by GET (the Logout link) or POST (the confirmation form). Ends the
+   * participant and the session when the request carries the session's token; without it asks
+   * first. A request without a session costs no query: there is nothing to end.
+   */
+  async function logout (request: FastifyRequest, reply: FastifyReply, token: string | undefined): Promise<FastifyReply> {
+    const reason = single(request.query, 'reason')
+    const known = reason !== undefined && Object.hasOwn(LOGIN_NOTICES, reason) ? reason : undefined
     const participant = participantOf(request)
+    if (participant !== null && config.logoutNeedsToken && !hasToken(participant, token)) {
+      return sendPage(reply, logoutPage({
+        handle: participant.handle,
+        action: logoutUrl({ logoutNeedsToken: false }, null, known),
+        token: participant.token
+      }))
+    }
     if (participant !== null) {
       room.markGone(participant.userId)
       await users.remove(participant.userId)
+      // Also drops it from this process's session cache, and keeps @fastify/session from saving it.
+      await request.session.destroy()
     }
-    if (request.session?.sessionId !== undefined) await request.session.destroy()
-    reply.clearCookie(sessionCookieName(config), { path: '/' })
+    reply.clearCookie(cookieName, cookieOptions)
+    return await reply.redirect(known === undefined ? './login.php' : `./login.php?reason=${known}`, 302)
+  }
+
+  /**
+   * Runs a write that may find a MEMORY table full; then collects garbage (idle participants, their
+   * sessions, old messages) and tries once more, so that a table filled by people who left
+   * doesn't wait for the next post to make room.
+   */
+  async function withRoomMade<T> (write: () => Promise<T>): Promise<T> {
+    try {
+      return await write()
+    } catch (error) {
+      if (!isTableFull(error)) throw error
+      garbageCollector.collectOnNextPost()
+      await garbageCollector.onPost()
+      return await write()
+    }
   }
 
   app.get('/login.php', async (request, reply) => {
+    if (single(request.query, 'logout') === 'true') return await logout(request, reply, single(request.query, 'token'))
     const reason = single(request.query, 'reason')
     const notice = reason !== undefined && Object.hasOwn(LOGIN_NOTICES, reason) ? LOGIN_NOTICES[reason] : undefined
-    if (single(request.query, 'logout') === 'true') {
-      await leave(request, reply)
-      return await reply.redirect(notice === undefined ? './login.php' : `./login.php?reason=${reason}`, 302)
-    }
     return sendPage(reply, loginPage(notice === undefined ? {} : { notice }))
   })
 
   app.post('/login.php', async (request, reply) => {
+    if (single(request.query, 'logout') === 'true') return await logout(request, reply, single(request.body, 'token'))
     const raw = single(request.body, 'who')
     if (raw === undefined) return sendPage(reply, loginPage({ error: LOGIN_ERRORS.empty }), 400)
     const who = raw.trim()
@@ -67,17 +112,32 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     // The original let MySQL cut longer handles to 20 characters, so two handles could collide.
     if (who.length > MAX_HANDLE_LENGTH) return refuse(LOGIN_ERRORS.tooLong, 400)
 
-    // Read before the participant exists: everything posted from now on reaches them.
-    const joinCursor = await messages.lastId()
-    let userId: number | null
-    try {
-      userId = await users.claimHandle(who, config.timings.presenceWindowMs)
-    } catch (error) {
-      if (!isTableFull(error)) throw error
-      request.log.warn('jenChat_Users is full (max_heap_table_size)')
+    // Each login adds a participant and a session row: generous per address (LOGIN_LIMIT), but a
+    // script can't fill the tables. Checked before any query.
+    if (!loginLimit.take(address)) {
+      request.log.warn({ address }, 'login limit reached for this address')
+      return sendPage(reply.header('retry-after', loginLimit.retryAfterSeconds(address)), loginPage({ who, error: LOGIN_ERRORS.tooMany }), 429)
+    }
+    const tableFull = (table: string): FastifyReply => {
+      request.log.warn(`${table} is full (max_heap_table_size)`)
       return sendPage(reply.header('retry-after', 30), loginPage({ who, error: LOGIN_ERRORS.full }), 503)
     }
-    if (userId === null) return refuse(LOGIN_ERRORS.taken, 409)
+
+    let userId: number | null
+    let joinCursor: number
+    try {
+      // Read before the participant exists: everything posted from now on reaches them.
+      joinCursor = await messages.lastId()
+      userId = await withRoomMade(async () => await users.claimHandle(who, config.timings.presenceWindowMs))
+    } catch (error) {
+      loginLimit.giveBack(address)
+      if (!isTableFull(error)) throw error
+      return tableFull('jenChat_Users')
+    }
+    if (userId === null) {
+      loginLimit.giveBack(address)
+      return refuse(LOGIN_ERRORS.taken, 409)
+    }
 
     // A second login from the same browser replaces its previous participant.
     const previous = participantOf(request)
@@ -93,14 +153,14 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     session.joinCursor = joinCursor
     // A new session id at login (no fixation); regenerate() removes the old one from the store.
     try {
-      await session.regenerate(['userId', 'handle', 'token', 'joinCursor'])
+      await withRoomMade(async () => { await request.session.regenerate(['userId', 'handle', 'token', 'joinCursor']) })
     } catch (error) {
+      loginLimit.giveBack(address)
       await users.remove(userId).catch(() => undefined)
       // Drop the half-made session so that onSend doesn't try to save it again.
       await request.session?.destroy().catch(() => undefined)
       if (!isTableFull(error)) throw error
-      request.log.warn('jenChat_Sessions is full (max_heap_table_size)')
-      return sendPage(reply.header('retry-after', 30), loginPage({ who, error: LOGIN_ERRORS.full }), 503)
+      return tableFull('jenChat_Sessions')
     }
     return await reply.redirect('./chat.php', 302)
   })

@@ -1,11 +1,11 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
 import { leaveChat, postDone, postRefused } from '../../views/worker-frames.js'
 import { DatabaseUnavailableError, isConnectionFailure, isPoolBusy, isTableFull } from '../db/pool.js'
 import { MAX_MESSAGE_LENGTH, prepareMessage } from '../message-text.js'
 import { sendPage, single } from '../http.js'
 import type { Services } from '../services.js'
-import { participantOf } from '../session.js'
+import { hasToken, participantOf } from '../session.js'
+import { logoutUrl } from './login.js'
 
 /** What the sender reads in their own chat window when a message is not stored. */
 export const POST_NOTICES: Record<string, string> = {
@@ -18,13 +18,8 @@ export const POST_NOTICES: Record<string, string> = {
   forged: 'This chat window is out of date and your message was not sent. Please reload the page.'
 }
 
+/** Where a window goes whose session has ended (no participant: nothing to log out, no token). */
 export const SESSION_ENDED_URL = './login.php?logout=true&reason=expired'
-
-function sameToken (expected: string, given: string): boolean {
-  const a = Buffer.from(expected)
-  const b = Buffer.from(given)
-  return a.length === b.length && timingSafeEqual(a, b)
-}
 
 export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const { messages, room, garbageCollector, config } = services
@@ -32,7 +27,8 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
 
   app.get('/post.php', async (request, reply) => {
     const notice = single(request.query, 'notice')
-    if (notice === 'expired') return sendPage(reply, leaveChat(SESSION_ENDED_URL))
+    // The participant is gone (collected): the logout that follows ends the session too.
+    if (notice === 'expired') return sendPage(reply, leaveChat(logoutUrl(config, participantOf(request), 'expired')))
     const text = notice !== undefined && Object.hasOwn(POST_NOTICES, notice) ? POST_NOTICES[notice] : undefined
     return sendPage(reply, text === undefined ? postDone() : postRefused(text))
   })
@@ -45,7 +41,7 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
     const token = single(request.body, 'token')
     if (raw === undefined) return sendPage(reply, postRefused('No message was sent.'), 400)
     // A form on another site can post here with this browser's cookie; it can't read the token.
-    if (token === undefined || !sameToken(participant.token, token)) {
+    if (!hasToken(participant, token)) {
       return sendPage(reply, postRefused(POST_NOTICES.forged as string), 403)
     }
     // Refusals redirect like successes (POST-redirect-GET), so they add no history entries either.
@@ -56,19 +52,19 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
     if (!message.ok) return await refuse(message.reason)
 
     try {
-      const history = await messages.postingHistory(participant.userId, limits.burstWindowMs, limits.sustainedWindowMs)
-      if (history.lastText === message.text) return await refuse('duplicate')
-      if (history.inBurstWindow >= limits.burstCount || history.inSustainedWindow >= limits.sustainedCount) {
-        return await refuse('flood')
-      }
-
       await garbageCollector.onPost()
 
-      const id = await messages.post(participant.userId, message.text)
+      // Flood control and the insert are one statement (see messages.post); only a refusal costs
+      // a second query, to tell the sender why.
+      const id = await messages.post(participant.userId, message.text, limits)
       if (id === null) {
-        // Collected for idleness: the original let them post into the void.
-        room.markGone(participant.userId)
-        return await refuse('expired')
+        const history = await messages.postingHistory(participant.userId, limits.burstWindowMs, limits.sustainedWindowMs)
+        if (!history.present) {
+          // Collected for idleness: the original let them post into the void.
+          room.markGone(participant.userId)
+          return await refuse('expired')
+        }
+        return await refuse(history.lastText === message.text ? 'duplicate' : 'flood')
       }
       // The sender's own next poll (on this process) sees the message without waiting for the timer.
       if (!room.addPosted({ id, name: participant.handle, text: message.text })) await room.refresh().catch(() => undefined)

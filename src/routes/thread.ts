@@ -5,7 +5,7 @@ import { frequentRouteLogLevel } from '../config.js'
 import { sendPage, single } from '../http.js'
 import type { Delivery } from '../room.js'
 import type { Services } from '../services.js'
-import { participantIn, sessionCookieName, type Participant } from '../session.js'
+import { participantIn, sessionCookieName, sessionCookieOptions, type Participant } from '../session.js'
 
 const CURSOR = /^\d{1,10}$/
 const SESSION_ENDED = './login.php?reason=expired'
@@ -64,7 +64,7 @@ export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (a
     if (room.isGone(participant.userId)) {
       // Logged out elsewhere or collected: end this session too, and take the window to the login page.
       await sessionStore.remove(session.id)
-      reply.clearCookie(cookieName, { path: '/' })
+      reply.clearCookie(cookieName, sessionCookieOptions(config))
       return sendPage(reply, leaveChat(SESSION_ENDED), 403)
     }
     room.markPresent(participant.userId)

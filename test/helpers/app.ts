@@ -132,6 +132,11 @@ export class Person {
     this.cursorUrl = '/thread.php'
   }
 
+  /** Follows the chat page's Logout link, which carries the session's token. */
+  async logout (): Promise<LightMyRequestResponse> {
+    return await this.request('GET', `/login.php?logout=true&token=${encodeURIComponent(this.token)}`)
+  }
+
   async say (message: string): Promise<LightMyRequestResponse> {
     return await this.request('POST', '/post.php', { message, token: this.token })
   }

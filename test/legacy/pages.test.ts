@@ -44,6 +44,9 @@ async function servePages (app: FastifyInstance): Promise<Map<string, Served>> {
   keep('login error: invalid handle', await app.inject({ method: 'POST', url: '/login.php', ...form({ who: '<b>"x"</b> & \'y\'' }) }))
   keep('login error: handle too long', await app.inject({ method: 'POST', url: '/login.php', ...form({ who: 'x'.repeat(21) }) }))
   keep('login redirect', await app.inject({ method: 'POST', url: '/login.php', ...form({ who: 'carol' }) }))
+  // An address that used up its logins (LOGIN_LIMIT) gets the form with its own error.
+  for (let i = 0; i < app.jenchat.config.limits.logins; i++) app.jenchat.loginLimit.take('192.0.2.99')
+  keep('login error: too many logins from one address', await app.inject({ method: 'POST', url: '/login.php', remoteAddress: '192.0.2.99', ...form({ who: 'dave' }) }))
 
   const alice = new Person(app, 'alice')
   const bob = new Person(app, 'bob')
@@ -64,7 +67,8 @@ async function servePages (app: FastifyInstance): Promise<Map<string, Served>> {
   keep('post without a session', await app.inject({ method: 'POST', url: '/post.php', ...form({ message: 'hi' }) }))
   keep('poll without a session', await app.inject('/thread.php'))
   keep('contents.html', await app.inject('/contents.html'))
-  keep('logout', await alice.request('GET', '/login.php?logout=true'))
+  keep('logout confirmation (no token)', await alice.request('GET', '/login.php?logout=true'))
+  keep('logout', await alice.logout())
   return served
 }
 
@@ -83,6 +87,7 @@ describe('the pages the server serves', () => {
       'login page': 200,
       'login error: empty handle': 400,
       'login error: handle taken': 409,
+      'login error: too many logins from one address': 429,
       'login redirect': 302,
       'chat page': 200,
       'poll without messages': 200,
@@ -92,6 +97,7 @@ describe('the pages the server serves', () => {
       'post without a session': 403,
       'poll without a session': 403,
       'contents.html': 200,
+      'logout confirmation (no token)': 200,
       logout: 302
     })
     expect(served.get('poll with messages')?.body).toContain('<strong>bob: </strong>')

@@ -53,7 +53,7 @@ describe('login.php', () => {
     const alice = new Person(t.app, 'alice')
     await alice.join()
     const cookie = alice.cookie
-    const response = await alice.request('GET', '/login.php?logout=true')
+    const response = await alice.logout()
     expect(response.statusCode).toBe(302)
     expect(response.headers.location).toBe('./login.php')
     expect(response.headers['set-cookie']).toMatch(/^jenchat=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970/)
@@ -85,7 +85,11 @@ describe('chat.php', () => {
     await t.database.query('UPDATE jenChat_Users SET LastUpdate = NOW(3) - INTERVAL 6 SECOND')
     const response = await alice.request('GET', '/chat.php')
     expect(response.statusCode).toBe(302)
-    expect(response.headers.location).toBe('./login.php?logout=true')
+    // With the session's token, so the logout ends the session without asking.
+    expect(response.headers.location).toBe(`./login.php?logout=true&token=${alice.token}`)
+    const logout = await alice.request('GET', (response.headers.location as string).slice(1))
+    expect(logout.headers.location).toBe('./login.php')
+    expect(await t.database.query('SELECT * FROM jenChat_Sessions')).toEqual([])
   })
 
   it('shows the page of the original: frames, form, script', async () => {
@@ -96,7 +100,7 @@ describe('chat.php', () => {
     expect(response.headers).toMatchObject(NO_CACHE)
     const body = response.body
     expect(body.startsWith(XHTML_DOCTYPE)).toBe(true)
-    expect(body).toContain('<a href="login.php?logout=true">Logout</a>')
+    expect(body).toContain(`<a href="login.php?logout=true&amp;token=${alice.token}">Logout</a>`)
     expect(body).toContain('<iframe id="chatContents" name="chatContents" src="contents.html"></iframe>')
     expect(body).toContain('<form target="post" method="post" action="post.php">')
     expect(body).toContain('<input type="text" name="message" id="message" maxlength="255" />')

@@ -149,7 +149,7 @@ describe('messages outlive their author (defect 2)', () => {
     await alice.join()
     await bob.join()
     await alice.say('goodbye')
-    await alice.request('GET', '/login.php?logout=true')
+    await alice.logout()
     expect(await bob.poll()).toEqual([{ name: 'alice', text: 'goodbye' }])
   })
 
@@ -181,9 +181,11 @@ describe('no posting into the void (defect 3)', () => {
     expect(post.statusCode).toBe(302)
     expect(post.headers.location).toBe('post.php?notice=expired')
     const frame = await alice.request('GET', post.headers.location as string)
-    expect(frame.body).toContain('top.location.replace("./login.php?logout=true\\u0026reason=expired")')
+    // The window leaves through logout with the session's token, which ends the session too.
+    const leave = `./login.php?logout=true&reason=expired&token=${alice.token}`
+    expect(frame.body).toContain(`top.location.replace("${leave.replace(/&/g, '\\u0026')}")`)
     expect(await messagesInPostingOrder()).toEqual(['collects alice'])
-    const login = await alice.request('GET', '/login.php?logout=true&reason=expired')
+    const login = await alice.request('GET', leave.slice(1))
     expect(login.headers.location).toBe('./login.php?reason=expired')
     const page = await alice.request('GET', '/login.php?reason=expired')
     expect(page.body).toContain('<p class="notice">Your chat session has ended')
@@ -197,7 +199,8 @@ describe('no posting into the void (defect 3)', () => {
     await alice.poll()
     const elsewhere = new Person(two, 'alice')
     elsewhere.cookie = alice.cookie
-    await elsewhere.request('GET', '/login.php?logout=true')
+    elsewhere.token = alice.token
+    await elsewhere.logout()
     // Process one learns it with its next presence batch, at most one poll interval later.
     await alice.poll()
     await one.jenchat.room.flushPresence()

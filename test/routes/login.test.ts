@@ -84,7 +84,7 @@ describe('handles', () => {
   it('frees the handle at logout', async () => {
     const alice = new Person(t.app, 'alice')
     await alice.join()
-    await alice.request('GET', '/login.php?logout=true')
+    await alice.logout()
     expect((await login('alice')).statusCode).toBe(302)
   })
 

@@ -42,7 +42,7 @@ describe('forged posts (CSRF)', () => {
     const alice = new Person(t.app, 'alice')
     await alice.join()
     const first = alice.token
-    await alice.request('GET', '/login.php?logout=true')
+    await alice.logout()
     await alice.join()
     expect(alice.token).not.toBe(first)
     expect(alice.token).toMatch(/^[A-Za-z0-9_-]{24}$/)

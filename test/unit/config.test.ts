@@ -39,6 +39,44 @@ describe('loadConfig', () => {
   })
 })
 
+describe('SESSION_SECRET', () => {
+  it.each([
+    'change-me-to-a-long-random-secret-of-32-plus-chars',
+    'CHANGE-ME-TO-A-LONG-RANDOM-SECRET-OF-32-PLUS-CHARS',
+    'please-changeme-0123456789abcdefghijklmnop',
+    'replace_me_with_something_long_and_random_ok',
+    'your-secret-here-0123456789abcdefghijklmnopq'
+  ])('refuses the placeholder %j, on a line of its own', (secret) => {
+    let error: unknown
+    try {
+      loadConfig({ SESSION_SECRET: secret, PORT: 'x' })
+    } catch (caught) {
+      error = caught
+    }
+    expect((error as ConfigError).problems).toEqual([
+      'PORT must be a whole number, got "x"',
+      'SESSION_SECRET is a published placeholder, not a secret: make one with `openssl rand -base64 33`'
+    ])
+  })
+
+  it('takes a random one', () => {
+    expect(loadConfig({ SESSION_SECRET: 'q1w2E3r4T5y6U7i8O9p0a1S2d3F4g5H6j7K8l9Z0' }).sessionSecret).toBe('q1w2E3r4T5y6U7i8O9p0a1S2d3F4g5H6j7K8l9Z0')
+  })
+})
+
+describe('login limit and logout token', () => {
+  it('allow a classroom by default and can be switched to the original', () => {
+    const defaults = loadConfig({ SESSION_SECRET: 'x'.repeat(32) })
+    expect(defaults.limits.logins).toBe(120)
+    expect(defaults.limits.loginWindowMs).toBe(60_000)
+    expect(defaults.logoutNeedsToken).toBe(true)
+    const original = loadConfig({ SESSION_SECRET: 'x'.repeat(32), LOGIN_LIMIT: '0', LOGOUT_NEEDS_TOKEN: 'false' })
+    expect(original.limits.logins).toBe(0)
+    expect(original.logoutNeedsToken).toBe(false)
+    expect(() => loadConfig({ SESSION_SECRET: 'x'.repeat(32), LOGIN_LIMIT_WINDOW_MS: '10' })).toThrow('LOGIN_LIMIT_WINDOW_MS must be between 1000 and 3600000, got 10')
+  })
+})
+
 describe('frequentRouteLogLevel', () => {
   it('logs polls and health checks at warn, or quieter when LOG_LEVEL is quieter', () => {
     expect(['trace', 'debug', 'info', 'warn'].map(frequentRouteLogLevel)).toEqual(['warn', 'warn', 'warn', 'warn'])
