@@ -52,7 +52,8 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
   })
   const garbageCollector = createGarbageCollector({ messages, users, sessions }, {
     lifetimeMs: timings.messageLifetimeMs,
-    minIntervalMs: timings.gcIntervalMs
+    minIntervalMs: timings.gcIntervalMs,
+    orphanSweepIntervalMs: 60_000
   })
   const loginThrottle = createLoginThrottle({ limit: limits.loginFailures, windowMs: limits.loginFailureWindowMs })
   const loginLimit = createLoginLimit({ limit: limits.logins, windowMs: limits.loginWindowMs })

@@ -27,9 +27,16 @@ export function createSessionsRepository (db: Database) {
       await db.write('DELETE FROM jenChat_Sessions WHERE SessionID = ?', [sessionId])
     },
 
+    /** Garbage collection: sessions past their lifetime (on the Expires index). */
+    async collectExpired (): Promise<number> {
+      const result = await db.write('DELETE FROM jenChat_Sessions WHERE Expires <= UNIX_TIMESTAMP()')
+      return result.affectedRows
+    },
+
     /**
      * Garbage collection: sessions past their lifetime, and sessions whose participant is gone
-     * (collected, logged out, handle taken over, or never stored because the login failed half-way).
+     * (left behind by an earlier version, or saved just after their participant was collected).
+     * Reads the whole table.
      */
     async collectEnded (): Promise<number> {
       const result = await db.write(

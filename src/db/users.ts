@@ -52,12 +52,9 @@ export function createUsersRepository (db: Database) {
       return row === undefined ? null : Number(row.idleUs) / 1000
     },
 
-    /** Ends a participant and every session of theirs (logout, a new login in the same browser). */
+    /** Ends a participant (logout, a new login in the same browser); the caller ends the session. */
     async remove (userId: number): Promise<void> {
-      await db.write(
-        'DELETE u, s FROM jenChat_Users u LEFT JOIN jenChat_Sessions s ON s.UserID = u.UserID WHERE u.UserID = ?',
-        [userId]
-      )
+      await db.write('DELETE FROM jenChat_Users WHERE UserID = ?', [userId])
     },
 
     /** Garbage collection: participants whose browser stopped polling, with their sessions. */

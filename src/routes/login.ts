@@ -60,7 +60,7 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     if (participant !== null) {
       room.markGone(participant.userId)
       await users.remove(participant.userId)
-      // Also drops it from this process's session cache, and keeps @fastify/session from saving it.
+      // Deletes the session row, drops it from this process's cache, and keeps @fastify/session from saving it.
       await request.session.destroy()
     }
     reply.clearCookie(cookieName, cookieOptions)
