@@ -18,10 +18,11 @@ export interface GarbageCollectorOptions {
 
 /**
  * The original's garbage collection "on each post": old messages, idle participants and (ours)
- * the sessions of participants who are gone, and expired ones. The original's timestamps had one-second resolution, so a second collection
- * within the same second finds almost nothing; in a busy room (hundreds of posts a second) it
- * tripled the statements per post. A post therefore collects when the last collection of this
- * process started at least `minIntervalMs` ago, and waits for it; posts in between go straight on.
+ * expired sessions and those of participants who are gone. The original's timestamps had
+ * one-second resolution, so a second collection within the same second finds almost nothing; in a
+ * busy room (hundreds of posts a second) it tripled the statements per post. A post therefore
+ * collects when the last collection of this process started at least `minIntervalMs` ago, and
+ * waits for it; posts in between go straight on.
  */
 export function createGarbageCollector (
   repositories: { messages: MessagesRepository, users: UsersRepository, sessions: SessionsRepository },
