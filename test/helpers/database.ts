@@ -25,9 +25,23 @@ export interface TestDatabase {
   drop(): Promise<void>
 }
 
+/**
+ * A test database's name says when it was made (base-36 milliseconds), so that a later run can
+ * tell an abandoned one from one that a test run going on right now has just created.
+ */
+export function testDatabaseName (createdAt: number = Date.now()): string {
+  return `${TEST_DATABASE_PREFIX}${createdAt.toString(36)}_${randomBytes(4).toString('hex')}`
+}
+
+/** When the database of that name was made, or null for a name of another form. */
+export function testDatabaseCreatedAt (name: string): number | null {
+  const match = /^jenchat_test_([0-9a-z]{1,11})_[0-9a-f]{8}$/.exec(name)
+  return match === null ? null : parseInt(match[1] as string, 36)
+}
+
 /** A fresh, empty database with a unique name; drop() removes it. */
 export async function createTestDatabase (): Promise<TestDatabase> {
-  const name = TEST_DATABASE_PREFIX + randomBytes(6).toString('hex')
+  const name = testDatabaseName()
   const admin = await adminConnection()
   await admin.query(`CREATE DATABASE \`${name}\``)
   const url = new URL(TEST_SERVER_URL)
