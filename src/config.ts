@@ -67,6 +67,8 @@ export interface Limits {
   readonly dbQueryTimeoutMs: number
   /** A client must deliver its whole request (headers and body) within this time (slow clients). */
   readonly requestTimeoutMs: number
+  /** The most a request's header block may be (Node's maxHeaderSize); a larger one gets 431. */
+  readonly maxHeaderBytes: number
 }
 
 export class ConfigError extends Error {
@@ -192,7 +194,8 @@ export function loadConfig (env: Env = process.env): Config {
     dbQueueLimit: int('DB_QUEUE_LIMIT', 1000, 1, 100_000),
     dbMemoryTableMb: int('DB_MEMORY_TABLE_MB', 64, 1, 65_536),
     dbQueryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000),
-    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 10_000, 1000, 600_000)
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 10_000, 1000, 600_000),
+    maxHeaderBytes: int('MAX_HEADER_BYTES', 8192, 1024, 65_536)
   }
   if (limits.sustainedWindowMs > timings.messageLifetimeMs) {
     // Flood control counts stored messages, and messages only live this long.

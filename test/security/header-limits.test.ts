@@ -1,0 +1,58 @@
+import { connect } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, startTestServer, type TestDatabase, type TestServer } from '../helpers/app.js'
+
+// Node reads at most MAX_HEADER_BYTES of a request's headers (8 KB by default, half of Node's own
+// default): every check of a header costs at most that much, and a larger block is refused.
+
+let database: TestDatabase
+let server: TestServer
+
+beforeAll(async () => {
+  database = await createTestDatabase()
+  server = await startTestServer({ databaseUrl: database.url })
+})
+afterAll(async () => {
+  await server.close()
+  await database.drop()
+})
+
+/** Sends one raw request and returns the raw answer (the server closes or we stop after it). */
+async function rawRequest (request: string): Promise<string> {
+  const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1')
+  let answer = ''
+  socket.setEncoding('latin1')
+  socket.on('data', (chunk: string) => {
+    answer += chunk
+    if (/\r\n\r\n/.test(answer) && /content-length: (\d+)/i.test(answer)) {
+      const length = Number(/content-length: (\d+)/i.exec(answer)?.[1])
+      if (answer.length >= answer.indexOf('\r\n\r\n') + 4 + length) socket.end()
+    }
+  })
+  socket.on('error', () => undefined)
+  socket.write(request)
+  await new Promise((resolve) => socket.on('close', resolve))
+  return answer
+}
+
+const request = (headers: string): string => `GET /thread.php HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`
+
+describe('the header block', () => {
+  it('is refused with 431 when it is larger than 8 KB', async () => {
+    for (const headers of [
+      `User-Agent: Mozilla/4.0 (compatible; ${'MSIE 6.0; '.repeat(1600)})\r\n`,
+      `Cookie: jenchat=${'x'.repeat(15_000)}\r\n`,
+      Array.from({ length: 100 }, (_, i) => `X-Filler-${i}: ${'y'.repeat(80)}\r\n`).join('')
+    ]) {
+      const answer = await rawRequest(request(headers))
+      expect(answer.startsWith('HTTP/1.1 431 Request Header Fields Too Large\r\n')).toBe(true)
+    }
+  })
+
+  it('is read when it is within 8 KB, as a browser sends it', async () => {
+    const answer = await rawRequest(request(`User-Agent: Mozilla/5.0 (${'x'.repeat(1000)})\r\nCookie: other=${'z'.repeat(6000)}\r\nConnection: close\r\n`))
+    // No session: the frame sends the window to the login page.
+    expect(answer.startsWith('HTTP/1.1 403 Forbidden\r\n')).toBe(true)
+    expect(answer).toContain('top.location.replace(')
+  })
+})
