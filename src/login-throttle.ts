@@ -1,35 +1,63 @@
+import { LRUCache } from 'lru-cache'
+
+export interface LoginThrottleOptions {
+  /** Refusals allowed per address within a window… */
+  limit: number
+  /** …that starts at the address's first refusal. */
+  windowMs: number
+  /**
+   * Addresses remembered at most (the least recently refused go first). A spray of addresses (an
+   * IPv6 block has billions) only pushes out older ones; each costs about 200 bytes.
+   */
+  addresses?: number
+}
+
+export const LOGIN_THROTTLE_ADDRESSES = 10_000
+
+/** Longer "addresses" (a proxy's X-Forwarded-For can carry anything) are cut to this; IPv6 has ≤ 45. */
+const ADDRESS_KEY_LENGTH = 64
+
+interface Refusals {
+  count: number
+  windowEndsAt: number
+}
+
 /**
  * Counts refused logins (bad or taken handles) per client address. Successful logins are never
  * counted: a whole classroom joins at once from one NAT address. The count lives in this process;
- * with several processes each one allows the limit.
+ * with several processes each one allows the limit. Every call does a constant amount of work.
  */
-export function createLoginThrottle (options: { limit: number, windowMs: number }) {
-  const failures = new Map<string, number[]>()
+export function createLoginThrottle (options: LoginThrottleOptions) {
+  const entries = options.addresses ?? LOGIN_THROTTLE_ADDRESSES
+  const refusals = new LRUCache<string, Refusals>({
+    max: entries,
+    maxSize: entries * 256,
+    sizeCalculation: (_value, address) => 2 * address.length + 64,
+    // An address is forgotten when its window is over (checked when it is next read).
+    ttl: options.windowMs,
+    noUpdateTTL: true
+  })
 
-  function recent (address: string, now: number): number[] {
-    const times = (failures.get(address) ?? []).filter((time) => time > now - options.windowMs)
-    if (times.length === 0) failures.delete(address)
-    else failures.set(address, times)
-    return times
+  function current (address: string, now: number): Refusals | undefined {
+    const entry = refusals.get(address.slice(0, ADDRESS_KEY_LENGTH))
+    return entry !== undefined && entry.windowEndsAt > now ? entry : undefined
   }
 
   return {
     isBlocked (address: string): boolean {
-      return recent(address, performance.now()).length >= options.limit
+      return (current(address, performance.now())?.count ?? 0) >= options.limit
     },
 
     recordFailure (address: string): void {
       const now = performance.now()
-      const times = recent(address, now)
-      times.push(now)
-      failures.set(address, times)
-      // Keep the map from growing without bound under a spray of addresses.
-      if (failures.size > 10_000) {
-        for (const key of failures.keys()) {
-          if (recent(key, now).length === 0) failures.delete(key)
-          if (failures.size <= 5_000) break
-        }
-      }
+      const entry = current(address, now)
+      if (entry !== undefined) entry.count++
+      else refusals.set(address.slice(0, ADDRESS_KEY_LENGTH), { count: 1, windowEndsAt: now + options.windowMs })
+    },
+
+    /** How much is remembered now (for tests and diagnostics). */
+    usage (): { entries: number, bytes: number } {
+      return { entries: refusals.size, bytes: refusals.calculatedSize }
     }
   }
 }

@@ -1,3 +1,4 @@
+import { Signer } from '@fastify/cookie'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
 import { createEpochRepository } from './db/epoch.js'
@@ -11,6 +12,7 @@ import { createLoginLimit } from './login-limit.js'
 import { createLoginThrottle } from './login-throttle.js'
 import { createRoom } from './room.js'
 import { createSessionStore } from './session-store.js'
+import { createCookieVerifier } from './verified-cookies.js'
 import { renderMessage } from '../views/worker-frames.js'
 
 /** Everything the routes share, built once per app from the validated config. */
@@ -30,8 +32,15 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
   const sessionStore = createSessionStore(sessions, {
     lifetimeMs: timings.sessionLifetimeMs,
     cacheMs: sessionCacheMs,
-    cacheSize: 100_000
+    // More sessions than one process has participants (about 900 bytes each): a poll costs no query.
+    cacheEntries: 50_000,
+    cacheBytes: 48 * 1024 * 1024,
+    missingEntries: 10_000
   })
+  // The poll verifies session cookies itself (see routes/thread.ts), with the secret that
+  // @fastify/session signs them with.
+  const cookieSigner = new Signer(config.sessionSecret)
+  const sessionCookies = createCookieVerifier((value) => cookieSigner.unsign(value))
   const room = createRoom({
     db,
     epochs: createEpochRepository(db),
@@ -58,7 +67,7 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
   const loginThrottle = createLoginThrottle({ limit: limits.loginFailures, windowMs: limits.loginFailureWindowMs })
   const loginLimit = createLoginLimit({ limit: limits.logins, windowMs: limits.loginWindowMs })
 
-  return { config, db, users, messages, sessions, sessionStore, room, garbageCollector, loginThrottle, loginLimit }
+  return { config, db, users, messages, sessions, sessionStore, sessionCookies, room, garbageCollector, loginThrottle, loginLimit }
 }
 
 export type Services = ReturnType<typeof createServices>

@@ -1,4 +1,5 @@
 import type { Session } from 'fastify'
+import { LRUCache } from 'lru-cache'
 import type { SessionsRepository } from './db/sessions.js'
 
 type Callback = (error?: unknown) => void
@@ -8,16 +9,21 @@ interface CachedSession {
   json: string
   /** Parsed once, for read(); never handed to @fastify/session, which keeps its own copy. */
   parsed: Readonly<Record<string, unknown>>
-  /** Local monotonic deadline after which the row is read from the database again. */
-  staleAt: number
 }
 
 export interface SessionStoreOptions {
   lifetimeMs: number
-  /** How long a session read from the database is trusted without reading it again. */
+  /**
+   * How long a session read from the database is trusted without reading it again, and how long
+   * one found missing is remembered as missing.
+   */
   cacheMs: number
-  /** Entries kept at most; the oldest go first. */
-  cacheSize: number
+  /** Sessions kept in the read cache at most (the least recently used go first)… */
+  cacheEntries: number
+  /** …and bytes they may take at most (keys and JSON, counted as two bytes a character, and the parsed copy). */
+  cacheBytes: number
+  /** Ids remembered as missing at most (ended sessions whose cookie still polls). */
+  missingEntries: number
 }
 
 /** JSON with every non-ASCII character escaped, so it fits the ASCII session column. */
@@ -26,34 +32,59 @@ function toAsciiJson (value: unknown): string {
 }
 
 /**
+ * What an entry costs, roughly: the id and the JSON as UTF-16 strings, and the parsed object,
+ * which is about as large again as its JSON.
+ */
+function sessionBytes (entry: CachedSession, sessionId: string): number {
+  return 2 * sessionId.length + 4 * entry.json.length
+}
+
+/**
  * The @fastify/session store: rows in the MEMORY table jenChat_Sessions, so every app process
  * sees every session, with a small read-through cache in front. A session is written once at
  * login and never changes afterwards, so a poll, which happens once a second per participant,
  * normally costs no query at all. Logout on another process is seen through the participant row
  * (see room.ts), which every process re-checks each poll interval.
+ *
+ * Only ids whose signed cookie verified get here, so an attacker can't fill the caches without
+ * logging in; they are bounded in entries and bytes all the same. Ids found missing (a logged-out
+ * session whose window, or a script, keeps polling with the old cookie) are remembered for
+ * `cacheMs` too, so such a cookie costs one query, not one per poll. A session id never comes
+ * back once gone (ids are random), so remembering it as missing can't hide a new session.
  */
 export function createSessionStore (sessions: SessionsRepository, options: SessionStoreOptions) {
-  const cache = new Map<string, CachedSession>()
+  const cache = new LRUCache<string, CachedSession>({
+    max: options.cacheEntries,
+    maxSize: options.cacheBytes,
+    sizeCalculation: sessionBytes,
+    ttl: options.cacheMs
+  })
+  const missing = new LRUCache<string, true>({
+    max: options.missingEntries,
+    // Keys are verified session ids (32 characters); the bound in bytes is for completeness.
+    maxSize: options.missingEntries * 256,
+    sizeCalculation: (_value, sessionId) => 2 * sessionId.length + 1,
+    ttl: options.cacheMs
+  })
   const lifetimeSeconds = Math.ceil(options.lifetimeMs / 1000)
 
-  function remember (sessionId: string, json: string): void {
-    if (cache.size >= options.cacheSize) {
-      const oldest = cache.keys().next()
-      if (oldest.done !== true) cache.delete(oldest.value)
-    }
-    cache.set(sessionId, { json, parsed: Object.freeze(JSON.parse(json) as Record<string, unknown>), staleAt: performance.now() + options.cacheMs })
+  function remember (sessionId: string, json: string): CachedSession {
+    const entry = { json, parsed: Object.freeze(JSON.parse(json) as Record<string, unknown>) }
+    missing.delete(sessionId)
+    cache.set(sessionId, entry)
+    return entry
   }
 
   async function load (sessionId: string): Promise<CachedSession | null> {
     const cached = cache.get(sessionId)
-    if (cached !== undefined && cached.staleAt > performance.now()) return cached
+    if (cached !== undefined) return cached
+    if (missing.has(sessionId)) return null
     const json = await sessions.find(sessionId)
     if (json === null) {
-      cache.delete(sessionId)
+      missing.set(sessionId, true)
       return null
     }
-    remember(sessionId, json)
-    return cache.get(sessionId) as CachedSession
+    return remember(sessionId, json)
   }
 
   const store = {
@@ -86,12 +117,19 @@ export function createSessionStore (sessions: SessionsRepository, options: Sessi
     /** Ends a session (logout, expiry) in this process's cache and in the shared table. */
     async remove (sessionId: string): Promise<void> {
       cache.delete(sessionId)
+      missing.set(sessionId, true)
       await sessions.remove(sessionId)
     },
 
     /** Forgets every cached session, e.g. after the database lost its MEMORY tables. */
     clearCache (): void {
       cache.clear()
+      missing.clear()
+    },
+
+    /** How much the caches hold now (for tests and diagnostics). */
+    cacheUsage (): { entries: number, bytes: number, missing: number } {
+      return { entries: cache.size, bytes: cache.calculatedSize, missing: missing.size }
     }
   }
   return store

@@ -9,11 +9,9 @@ import { participantIn, sessionCookieName, sessionCookieOptions, type Participan
 
 const CURSOR = /^\d{1,10}$/
 const SESSION_ENDED = './login.php?reason=expired'
-/** Verified cookies remembered at most; beyond that the cache starts again (an HMAC per poll). */
-const VERIFIED_COOKIES_MAX = 100_000
 
 export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { room, config, sessionStore } = services
+  const { room, config, sessionStore, sessionCookies } = services
   const { pollIntervalMs } = config.timings
   const cookieName = sessionCookieName(config)
 
@@ -32,19 +30,6 @@ export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (a
     return page
   }
 
-  // A signed cookie verifies the same way every second; the HMAC is done once per cookie value.
-  const verifiedCookies = new Map<string, string | null>()
-  function sessionIdIn (cookie: string, request: FastifyRequest): string | null {
-    let id = verifiedCookies.get(cookie)
-    if (id === undefined) {
-      const unsigned = request.unsignCookie(cookie)
-      id = unsigned.valid && unsigned.value !== null ? unsigned.value : null
-      if (verifiedCookies.size >= VERIFIED_COOKIES_MAX) verifiedCookies.clear()
-      verifiedCookies.set(cookie, id)
-    }
-    return id
-  }
-
   /**
    * The session behind the cookie, read the way @fastify/session would (same signer, same store),
    * but read-only: a poll never changes its session.
@@ -52,7 +37,7 @@ export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (a
   async function sessionOf (request: FastifyRequest): Promise<{ id: string, participant: Participant | null } | null> {
     const cookie = request.cookies[cookieName]
     if (cookie === undefined) return null
-    const id = sessionIdIn(cookie, request)
+    const id = sessionCookies.sessionIdIn(cookie)
     if (id === null) return null
     return { id, participant: participantIn(await sessionStore.read(id)) }
   }
