@@ -69,6 +69,12 @@ export interface Limits {
   readonly requestTimeoutMs: number
   /** The most a request's header block may be (Node's maxHeaderSize); a larger one gets 431. */
   readonly maxHeaderBytes: number
+  /**
+   * One poll's answer carries at most this many messages and this much markup (in KB of
+   * characters); a participant further behind catches up over several answers at once.
+   */
+  readonly pollMaxMessages: number
+  readonly pollMaxMarkupKb: number
 }
 
 export class ConfigError extends Error {
@@ -195,7 +201,10 @@ export function loadConfig (env: Env = process.env): Config {
     dbMemoryTableMb: int('DB_MEMORY_TABLE_MB', 64, 1, 65_536),
     dbQueryTimeoutMs: int('DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 10_000, 1000, 600_000),
-    maxHeaderBytes: int('MAX_HEADER_BYTES', 8192, 1024, 65_536)
+    maxHeaderBytes: int('MAX_HEADER_BYTES', 8192, 1024, 65_536),
+    pollMaxMessages: int('POLL_MAX_MESSAGES', 1000, 1, 1_000_000),
+    // At least one message's worst case (255 characters, each escaped as "&amp;"): about 1.3 KB.
+    pollMaxMarkupKb: int('POLL_MAX_MARKUP_KB', 128, 2, 1_000_000)
   }
   if (limits.sustainedWindowMs > timings.messageLifetimeMs) {
     // Flood control counts stored messages, and messages only live this long.

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { LRUCache } from 'lru-cache'
 import type { EpochRepository } from './db/epoch.js'
 import type { MessagesRepository, StoredMessage } from './db/messages.js'
 import type { Database } from './db/pool.js'
@@ -13,7 +14,18 @@ export interface RoomOptions {
   retentionMs: number
   /** How long a participant known to be gone is remembered (longer than any session cache). */
   goneMemoryMs: number
+  /** One answer carries at most this many messages… */
+  answerMaxMessages: number
+  /** …and at most this many characters of markup (but always at least one message). */
+  answerMaxChars: number
 }
+
+/**
+ * Answers kept between two publishes, in entries and in characters of markup. Honest pollers share
+ * a handful of cursors (those of the last second's publishes); more are a client making up cursors.
+ */
+export const CACHED_ANSWERS_MAX = 64
+export const CACHED_ANSWERS_MAX_CHARS = 2 * 1024 * 1024
 
 /**
  * A room's own post is published at once while fewer polls than this were answered since the last
@@ -29,7 +41,10 @@ interface CachedMessage {
 
 export interface Delivery {
   html: string
+  /** The last message included: where the next poll starts. */
   cursor: number
+  /** False when the answer was cut short by its limits: more is waiting after `cursor`. */
+  complete: boolean
 }
 
 /**
@@ -60,10 +75,16 @@ export function createRoom (
   let healthy = true
 
   // Polls are answered from the published part of `cached`: its first `publishedCount` messages,
-  // up to `publishedId`. Answers are cached by cursor until the next publish, so everyone polling
-  // in between shares one answer per cursor (built, encoded and compressed once). Publishing on
-  // every post would make nearly every poll of a busy room an answer of its own.
-  const deliveries = new Map<number, Delivery>()
+  // up to `publishedId`. Answers are cached until the next publish, so everyone polling in between
+  // shares one answer per cursor (built, encoded and compressed once). Publishing on every post
+  // would make nearly every poll of a busy room an answer of its own. The key is the index of the
+  // answer's first message, not the cursor a client sent: made-up cursors between two messages
+  // share one answer.
+  const deliveries = new LRUCache<number, Delivery>({
+    max: CACHED_ANSWERS_MAX,
+    maxSize: CACHED_ANSWERS_MAX_CHARS,
+    sizeCalculation: (delivery) => Math.max(1, delivery.html.length)
+  })
   let publishedCount = 0
   let publishedId = 0
   let pollsSincePublish = 0
@@ -215,13 +236,13 @@ export function createRoom (
      * Messages after `cursor`, as thread-frame HTML, or null when there is nothing new. Pollers
      * that last polled within the same publish share a cursor, so between two publishes there are
      * only a handful of distinct answers: each is built once and the same object is handed to
-     * everyone asking for it (the thread route caches its encoded page per object).
+     * everyone asking for it (the thread route caches its encoded page per object). An answer
+     * holds at most `answerMaxMessages` messages and `answerMaxChars` of markup, so no poll, with
+     * whatever cursor, costs more than that; one far behind catches up over several answers.
      */
     messagesAfter (cursor: number): Delivery | null {
       pollsSincePublish++
       if (publishedId <= cursor) return null
-      const known = deliveries.get(cursor)
-      if (known !== undefined) return known
       let low = 0
       let high = publishedCount
       while (low < high) {
@@ -230,11 +251,23 @@ export function createRoom (
         else high = middle
       }
       if (low === publishedCount) return null
-      let html = ''
-      for (let i = low; i < publishedCount; i++) html += (cached[i] as CachedMessage).html
-      const delivery = { html, cursor: publishedId }
-      deliveries.set(cursor, delivery)
+      const known = deliveries.get(low)
+      if (known !== undefined) return known
+      const end = Math.min(publishedCount, low + options.answerMaxMessages)
+      let html = (cached[low] as CachedMessage).html
+      let last = low
+      while (last + 1 < end && html.length + (cached[last + 1] as CachedMessage).html.length <= options.answerMaxChars) {
+        last++
+        html += (cached[last] as CachedMessage).html
+      }
+      const delivery = { html, cursor: (cached[last] as CachedMessage).id, complete: last + 1 === publishedCount }
+      deliveries.set(low, delivery)
       return delivery
+    },
+
+    /** How many answers are cached now, and their characters of markup (for tests and diagnostics). */
+    cachedAnswers (): { entries: number, chars: number } {
+      return { entries: deliveries.size, chars: deliveries.calculatedSize }
     },
 
     /**

@@ -57,7 +57,9 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
     pollIntervalMs: timings.pollIntervalMs,
     refreshMs: timings.roomRefreshMs,
     retentionMs: timings.messageLifetimeMs + 30_000,
-    goneMemoryMs: sessionCacheMs * 2
+    goneMemoryMs: sessionCacheMs * 2,
+    answerMaxMessages: limits.pollMaxMessages,
+    answerMaxChars: limits.pollMaxMarkupKb * 1024
   })
   const garbageCollector = createGarbageCollector({ messages, users, sessions }, {
     lifetimeMs: timings.messageLifetimeMs,

@@ -30,15 +30,16 @@ export function emptyPoll (pollIntervalMs: number): string {
 }
 
 /**
- * New messages, and the cursor to poll from next. Should handing them to the chat page fail, the
- * frame polls its current URL again (the old cursor), so nothing is lost and the loop never dies.
+ * New messages, and the cursor to poll from next, after `nextPollMs` (0 when the answer was cut
+ * short and more is waiting). Should handing them to the chat page fail, the frame polls its
+ * current URL again (the old cursor), so nothing is lost and the loop never dies.
  */
-export function messagesPoll (messagesHtml: string, cursor: number, pollIntervalMs: number): string {
+export function messagesPoll (messagesHtml: string, cursor: number, nextPollMs: number): string {
   return frame(
     '<div id="contents">' + messagesHtml + '</div>',
     'var u="thread.php?c=' + cursor + '";' +
     'try{parent.insertMessages(document.getElementById("contents").innerHTML)}catch(e){u=location.href}' +
-    'setTimeout("location.replace(u)",' + pollIntervalMs + ')'
+    'setTimeout("location.replace(u)",' + nextPollMs + ')'
   )
 }
 

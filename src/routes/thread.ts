@@ -24,7 +24,9 @@ export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (a
   function deliveryPage (delivery: Delivery): SharedPage {
     let page = deliveryPages.get(delivery)
     if (page === undefined) {
-      page = new SharedPage(Buffer.from(messagesPoll(delivery.html, delivery.cursor, pollIntervalMs)))
+      // An answer cut short by its limits (room.messagesAfter) is followed by the next one at once.
+      const nextPollMs = delivery.complete ? pollIntervalMs : 0
+      page = new SharedPage(Buffer.from(messagesPoll(delivery.html, delivery.cursor, nextPollMs)))
       deliveryPages.set(delivery, page)
     }
     return page
