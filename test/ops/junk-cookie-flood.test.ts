@@ -11,9 +11,11 @@ import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../helpers/a
 // cookie value and died of "heap out of memory" within seconds. `npm test` builds dist/ first.
 
 const SERVER = new URL('../../dist/src/server.js', import.meta.url).pathname
-/** Bounded in count and time: a few seconds of loopback traffic. */
+/** Bounded in count and time: a few seconds of loopback traffic (≈ 8 s on a quiet machine). */
 const FLOOD_REQUESTS = 20_000
-const FLOOD_DEADLINE_MS = 60_000
+const FLOOD_DEADLINE_MS = 20_000
+/** Fewer than this in the time allowed (a very busy machine) would prove too little. */
+const FLOOD_MIN_REQUESTS = 5000
 const CONNECTIONS = 50
 /** Just within the 8 KB the server reads of a header block: the largest junk that gets to the app. */
 const COOKIE_BYTES = 7000
@@ -61,6 +63,8 @@ async function get (agent: Agent, port: number, path: string, headers: Record<st
       response.on('end', () => resolve(response.statusCode ?? 0))
     })
     req.on('error', () => resolve(0))
+    // A server busy collecting garbage at its heap limit answers nothing: count it as failed.
+    req.setTimeout(5000, () => req.destroy())
     req.end()
   })
 }
@@ -96,16 +100,19 @@ describe('a flood of distinct junk session cookies', () => {
 
       expect(server.child.exitCode).toBeNull()
       expect(server.output()).not.toContain('heap out of memory')
-      expect(Object.fromEntries(statuses)).toEqual({ 403: FLOOD_REQUESTS })
-      // 20,000 cookies of 7 KB are 140 MB: remembering them would show; garbage does not.
-      expect(peakMb - baselineMb).toBeLessThan(60)
+      expect(Object.fromEntries(statuses)).toEqual({ 403: next })
+      expect(next).toBeGreaterThanOrEqual(FLOOD_MIN_REQUESTS)
+      // Remembering the cookies would grow the process by all they weigh (140 MB for 20,000); the
+      // garbage of answering them doesn't stay.
+      const sentMb = next * COOKIE_BYTES / 1024 / 1024
+      expect(peakMb - baselineMb).toBeLessThan(Math.max(16, sentMb / 4))
       // Still serving, and a larger header block is refused before the app sees it.
       expect(await get(agent, server.port, '/login.php', {})).toBe(200)
       expect(await get(agent, server.port, '/thread.php', { cookie: `jenchat=${'j'.repeat(15_000)}` })).toBe(431)
     } finally {
       agent.destroy()
-      server.child.kill('SIGTERM')
-      if (server.child.exitCode === null) await once(server.child, 'exit')
+      server.child.kill('SIGKILL')
+      if (server.child.exitCode === null && server.child.signalCode === null) await once(server.child, 'exit')
     }
-  })
+  }, 50_000)
 })

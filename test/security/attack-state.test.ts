@@ -89,9 +89,11 @@ describe('the session store\'s caches', () => {
   })
 
   it('forget what they knew missing when a session of that id is stored', async () => {
-    const { store } = storeCountingReads()
+    // One entry only, so the stored session soon falls out of the cache and is read again.
+    const { store } = storeCountingReads({ cacheEntries: 1 })
     expect(await store.read('later-000000000000000000000000000')).toBeNull()
     await save(store, 'later-000000000000000000000000000', 3)
+    await save(store, 'pushes-it-out-0000000000000000000', 4)
     expect(await store.read('later-000000000000000000000000000')).toMatchObject({ userId: 3 })
   })
 

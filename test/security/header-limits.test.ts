@@ -38,21 +38,21 @@ async function rawRequest (request: string): Promise<string> {
 const request = (headers: string): string => `GET /thread.php HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`
 
 describe('the header block', () => {
-  it('is refused with 431 when it is larger than 8 KB', async () => {
+  it('is refused with 431 when it is larger than 8 KB (Node alone would read 16 KB)', async () => {
     for (const headers of [
-      `User-Agent: Mozilla/4.0 (compatible; ${'MSIE 6.0; '.repeat(1600)})\r\n`,
+      `User-Agent: Mozilla/4.0 (compatible; ${'MSIE 6.0; '.repeat(1000)})\r\n`,
       `Cookie: jenchat=${'x'.repeat(15_000)}\r\n`,
       Array.from({ length: 100 }, (_, i) => `X-Filler-${i}: ${'y'.repeat(80)}\r\n`).join('')
     ]) {
       const answer = await rawRequest(request(headers))
-      expect(answer.startsWith('HTTP/1.1 431 Request Header Fields Too Large\r\n')).toBe(true)
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large')
     }
   })
 
   it('is read when it is within 8 KB, as a browser sends it', async () => {
     const answer = await rawRequest(request(`User-Agent: Mozilla/5.0 (${'x'.repeat(1000)})\r\nCookie: other=${'z'.repeat(6000)}\r\nConnection: close\r\n`))
     // No session: the frame sends the window to the login page.
-    expect(answer.startsWith('HTTP/1.1 403 Forbidden\r\n')).toBe(true)
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 403 Forbidden')
     expect(answer).toContain('top.location.replace(')
   })
 })
