@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
@@ -21,8 +21,13 @@ const CONNECTIONS = 50
 const COOKIE_BYTES = 7000
 
 let database: TestDatabase
+/** Killed after the file even if the test was abandoned (a timeout skips its `finally`). */
+const children: ChildProcess[] = []
 beforeAll(async () => { database = await createTestDatabase() })
-afterAll(async () => { await database.drop() })
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  await database.drop()
+})
 
 /** Resident memory of a process, in MB (Linux). */
 function residentMb (pid: number): number {
@@ -42,6 +47,7 @@ async function startServer () {
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  children.push(child)
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
