@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { clientNetwork } from './login-limit.js'
 
 export interface LoginThrottleOptions {
   /** Refusals allowed per address within a window… */
@@ -6,16 +7,14 @@ export interface LoginThrottleOptions {
   /** …that starts at the address's first refusal. */
   windowMs: number
   /**
-   * Addresses remembered at most (the least recently refused go first). A spray of addresses (an
-   * IPv6 block has billions) only pushes out older ones; each costs about 200 bytes.
+   * Addresses remembered at most (the least recently refused go first). An IPv6 address counts
+   * for its /64, as for the login limit (src/login-limit.ts); a spray of networks only pushes out
+   * older ones. Keys are at most ~70 characters (clientNetwork), about 200 bytes an entry.
    */
   addresses?: number
 }
 
 export const LOGIN_THROTTLE_ADDRESSES = 10_000
-
-/** Longer "addresses" (a proxy's X-Forwarded-For can carry anything) are cut to this; IPv6 has ≤ 45. */
-const ADDRESS_KEY_LENGTH = 64
 
 interface Refusals {
   count: number
@@ -23,7 +22,7 @@ interface Refusals {
 }
 
 /**
- * Counts refused logins (bad or taken handles) per client address. Successful logins are never
+ * Counts refused logins (bad or taken handles) per client address (IPv6: per /64). Successful logins are never
  * counted: a whole classroom joins at once from one NAT address. The count lives in this process;
  * with several processes each one allows the limit. Every call does a constant amount of work.
  */
@@ -38,21 +37,22 @@ export function createLoginThrottle (options: LoginThrottleOptions) {
     noUpdateTTL: true
   })
 
-  function current (address: string, now: number): Refusals | undefined {
-    const entry = refusals.get(address.slice(0, ADDRESS_KEY_LENGTH))
+  function current (network: string, now: number): Refusals | undefined {
+    const entry = refusals.get(network)
     return entry !== undefined && entry.windowEndsAt > now ? entry : undefined
   }
 
   return {
     isBlocked (address: string): boolean {
-      return (current(address, performance.now())?.count ?? 0) >= options.limit
+      return (current(clientNetwork(address), performance.now())?.count ?? 0) >= options.limit
     },
 
     recordFailure (address: string): void {
       const now = performance.now()
-      const entry = current(address, now)
+      const network = clientNetwork(address)
+      const entry = current(network, now)
       if (entry !== undefined) entry.count++
-      else refusals.set(address.slice(0, ADDRESS_KEY_LENGTH), { count: 1, windowEndsAt: now + options.windowMs })
+      else refusals.set(network, { count: 1, windowEndsAt: now + options.windowMs })
     },
 
     /** How much is remembered now (for tests and diagnostics). */

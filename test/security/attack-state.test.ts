@@ -116,7 +116,7 @@ describe('the session store\'s caches', () => {
   })
 })
 
-describe('refused logins from a spray of addresses', () => {
+describe('refused logins from a spray of addresses (IPv6: of /64 networks)', () => {
   const refusedLogin = async (remoteAddress: string) => await t.app.inject({
     method: 'POST', url: '/login.php', remoteAddress, payload: 'who=bad+handle', headers: { 'content-type': 'application/x-www-form-urlencoded' }
   })
@@ -125,7 +125,7 @@ describe('refused logins from a spray of addresses', () => {
     const { loginThrottle } = t.app.jenchat
     const spray = LOGIN_THROTTLE_ADDRESSES + 500
     for (let i = 0; i < spray; i++) {
-      const response = await refusedLogin(`2001:db8::${i.toString(16)}`)
+      const response = await refusedLogin(`2001:db8:${i.toString(16)}::1`)
       expect(response.statusCode).toBe(400)
     }
     expect(loginThrottle.usage().entries).toBe(LOGIN_THROTTLE_ADDRESSES)

@@ -12,6 +12,14 @@ describe('the refused-login counter', () => {
     expect(throttle.isBlocked('10.0.0.2')).toBe(false)
   })
 
+  it('counts an IPv6 address for its /64 network: a spray within one network is one address', () => {
+    const throttle = createLoginThrottle({ limit: 3, windowMs: 60_000 })
+    for (let i = 0; i < 3; i++) throttle.recordFailure(`2001:db8:0:1::${i + 1}`)
+    expect(throttle.isBlocked('2001:db8:0:1:ffff::9')).toBe(true)
+    expect(throttle.isBlocked('2001:db8:0:2::1')).toBe(false)
+    expect(throttle.usage().entries).toBe(1)
+  })
+
   it('lets the address in again when its window is over', async () => {
     const throttle = createLoginThrottle({ limit: 2, windowMs: 50 })
     throttle.recordFailure('10.0.0.1')
@@ -25,7 +33,7 @@ describe('the refused-login counter', () => {
 
   it('remembers at most its number of addresses, in bounded bytes, whatever they are', () => {
     const throttle = createLoginThrottle({ limit: 20, windowMs: 60_000, addresses: 100 })
-    for (let i = 0; i < 5000; i++) throttle.recordFailure(`2001:db8::${i.toString(16)}`)
+    for (let i = 0; i < 5000; i++) throttle.recordFailure(`2001:db8:${i.toString(16)}::1`)
     // A proxy that passes X-Forwarded-For on unchecked can make an "address" of anything.
     for (let i = 0; i < 100; i++) throttle.recordFailure(`${i}-` + 'x'.repeat(6000))
     expect(throttle.usage().entries).toBe(100)
