@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto'
 export interface Config {
   readonly port: number
   readonly host: string
+  /** App processes (Node's cluster) sharing the port; 1 runs the server in this process only. */
+  readonly workers: number
   readonly databaseUrl: string
   readonly sessionSecret: string
   /** True when SESSION_SECRET was absent and a random one was made for this process only. */
@@ -142,6 +144,7 @@ export function loadConfig (env: Env = process.env): Config {
 
   const port = int('PORT', 3000, 0, 65535)
   const host = env.HOST === undefined || env.HOST === '' ? '0.0.0.0' : env.HOST
+  const workers = int('WORKERS', 1, 1, 64)
 
   const databaseUrl = env.DATABASE_URL === undefined || env.DATABASE_URL === '' ? DEFAULT_DATABASE_URL : env.DATABASE_URL
   try {
@@ -226,6 +229,7 @@ export function loadConfig (env: Env = process.env): Config {
   return Object.freeze({
     port,
     host,
+    workers,
     databaseUrl,
     sessionSecret,
     sessionSecretGenerated,

@@ -1,21 +1,39 @@
+import cluster from 'node:cluster'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { configFromPrimary, runPrimary } from './cluster-primary.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { EXIT_CODES, ensureDatabase, explainStartupFailure } from './db/first-run.js'
 
-async function main (): Promise<void> {
-  let config
+/** Validated once: by this process, or by the cluster's primary for its workers. */
+function configOrExit (): Config {
+  const inherited = configFromPrimary()
+  if (inherited !== null) return inherited
   try {
-    config = loadConfig(process.env)
+    return loadConfig(process.env)
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message)
-      process.exit(1)
+      process.exit(EXIT_CODES.config)
     }
     throw error
   }
+}
 
-  const app = await buildApp(config)
-  if (config.sessionSecretGenerated) {
-    app.log.warn('SESSION_SECRET is not set: using a random one, so sessions will not survive a restart or work across processes')
+/** Prints the one-line explanation of a start-up failure and exits with its code; rethrows others. */
+async function exitIfExplained (error: unknown, config: Config): Promise<void> {
+  const explained = await explainStartupFailure(error, config.databaseUrl, config.limits.dbQueryTimeoutMs)
+  if (explained === null) return
+  console.error(explained.message)
+  process.exit(explained.exitCode)
+}
+
+async function serve (config: Config): Promise<void> {
+  let app
+  try {
+    app = await buildApp(config)
+  } catch (error) {
+    await exitIfExplained(error, config)
+    throw error
   }
 
   let closing = false
@@ -35,7 +53,32 @@ async function main (): Promise<void> {
   await app.listen({ port: config.port, host: config.host })
 }
 
+async function main (): Promise<void> {
+  const config = configOrExit()
+  if (cluster.isPrimary) {
+    if (config.sessionSecretGenerated) {
+      console.error('SESSION_SECRET is not set: using a random one, so sessions will not survive a restart' +
+        (config.workers > 1 ? '' : ' or work across processes'))
+    }
+    try {
+      await ensureDatabase(config.databaseUrl, {
+        connectTimeoutMs: config.limits.dbQueryTimeoutMs,
+        log: (message) => console.error(message)
+      })
+    } catch (error) {
+      await exitIfExplained(error, config)
+      throw error
+    }
+    // The workers share this process's random secret, if it made one (it is in the config they get).
+    if (config.workers > 1) {
+      runPrimary(config, (message) => console.error(`primary ${process.pid}: ${message}`))
+      return
+    }
+  }
+  await serve(config)
+}
+
 main().catch((error: unknown) => {
   console.error(error)
-  process.exit(1)
+  process.exit(EXIT_CODES.config)
 })

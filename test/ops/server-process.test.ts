@@ -1,12 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SERVER_NODE_OPTIONS } from '../../bench/target-server.js'
 import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../helpers/app.js'
-
-// `npm test` builds dist/ before running vitest; this file checks the real entry point.
-const SERVER = new URL('../../dist/src/server.js', import.meta.url).pathname
+import { SERVER, startServerProcess as startServer, waitForListening } from '../helpers/server-process.js'
 
 let database: TestDatabase
 beforeAll(async () => { database = await createTestDatabase() })
@@ -19,24 +17,6 @@ afterAll(async () => { await database.drop() })
 async function createStatement (database: TestDatabase, table: string): Promise<string> {
   const rows = await database.query<Array<{ 'Create Table': string }>>(`SHOW CREATE TABLE ${table}`)
   return rows[0]?.['Create Table'] ?? ''
-}
-
-function startServer (env: Record<string, string>) {
-  const child = spawn(process.execPath, [SERVER], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  return { child, output: () => output }
-}
-
-async function waitForListening (server: ReturnType<typeof startServer>): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())
-    if (match !== null) return match[1] as string
-    if (server.child.exitCode !== null) throw new Error(server.output())
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`server did not start: ${server.output()}`)
 }
 
 describe('the server process', () => {
