@@ -80,19 +80,19 @@ const ERROR_TEXT = `(function () {
  * 'joined' once the chat page is there (and, unless `waitForLoad` is false, fully loaded), or with
  * the error the login page shows.
  */
-export async function logIn (tab: Tab, server: ChatServer, handle: string, options: { waitForLoad?: boolean } = {}): Promise<string> {
+export async function logIn (tab: Tab, server: Pick<ChatServer, 'baseUrl'>, handle: string, options: { waitForLoad?: boolean } = {}): Promise<string> {
   await tab.goto(server.baseUrl + '/')
   await tab.fill('#who', handle)
   await tab.click('input[value="Join Chat"]')
   const loaded = options.waitForLoad === false ? 'true' : "document.readyState === 'complete'"
   // The login page being left has no error paragraph, so this can't read the old page's state.
   return await tab.waitFor(
-    `location.pathname === '/chat.php' ? (${loaded}) && 'joined' : ${ERROR_TEXT}`,
+    `/\\/chat\\.php$/.test(location.pathname) ? (${loaded}) && 'joined' : ${ERROR_TEXT}`,
     { what: `${handle}'s login` }
   )
 }
 
-export async function join (tab: Tab, server: ChatServer, handle: string): Promise<void> {
+export async function join (tab: Tab, server: Pick<ChatServer, 'baseUrl'>, handle: string): Promise<void> {
   const result = await logIn(tab, server, handle)
   if (result !== 'joined') throw new Error(`${handle} could not join: ${result}`)
 }
