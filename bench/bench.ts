@@ -27,6 +27,8 @@ export interface BenchOptions extends StepSettings {
   cpuProfile: boolean
   /** Extra environment for the real server (e.g. DB_CONNECTIONS), to try its settings under load. */
   serverEnv: Record<string, string>
+  /** The real server's WORKERS, one run each (on a fresh database), in this order. */
+  workers: number[]
   /** Server logs, captured pages, CPU profiles. */
   tmpDir: string
   maxMinutes: number
@@ -84,6 +86,7 @@ export function defaultOptions (): BenchOptions {
     adminUrl: 'mysql://root@127.0.0.1:3306/',
     cpuProfile: false,
     serverEnv: {},
+    workers: [1],
     tmpDir: new URL('results/tmp/', benchSourceDir()).pathname,
     maxMinutes: 30,
     stopAtFailure: true,
@@ -100,6 +103,8 @@ export function benchSourceDir (): URL {
 
 export interface RunReport {
   label: 'jenchat' | 'baseline'
+  /** The real server's WORKERS (app processes behind its port); 1 for the baseline. */
+  workers: number
   target: string
   steps: StepResult[]
   /** Largest N held; 0 when none was. */
@@ -125,6 +130,7 @@ export interface BenchReport {
     joinRate: number
     timeoutS: number
     serverEnv: Record<string, string>
+    workers: number[]
     criteria: typeof CRITERIA
   }
   /** Size on the wire of each page of the real server (the baseline answers with the same). */
@@ -141,12 +147,18 @@ export interface BenchReport {
   serverLog: { file: string, warnings: number, errors: number, messages: string[] } | null
 }
 
-function runReport (label: RunReport['label'], target: Target, steps: StepResult[], openFiles: number): RunReport {
+/** "jenchat", or "jenchat WORKERS=2" for a run with several processes. */
+export function runName (run: Pick<RunReport, 'label' | 'workers'>): string {
+  return run.workers > 1 ? `${run.label} WORKERS=${run.workers}` : run.label
+}
+
+function runReport (label: RunReport['label'], workers: number, target: Target, steps: StepResult[], openFiles: number): RunReport {
   const held = steps.filter((step) => step.held).map((step) => step.users)
   const top = steps.at(-1)
   const atConnectionLimit = top !== undefined && top.held && top.users === connectionLimit(openFiles)
   return {
     label,
+    workers,
     target: target.url.toString(),
     steps,
     usersHeld: held.length === 0 ? 0 : Math.max(...held),
@@ -220,27 +232,41 @@ export async function runBench (options: BenchOptions, command = ''): Promise<Be
   let profileFile: string | null = null
   let logFile: string | null = null
   const pagesFile = join(options.tmpDir, 'baseline-pages.json')
-  let real: Target | null = null
-  let pages: CapturedPages
+  let pages: CapturedPages | undefined
   try {
-    try {
-      options.progress(options.url === null ? 'starting the server on a fresh database' : `using the server at ${options.url}`)
-      real = options.url === null
-        ? await startRealServer({ adminUrl: options.adminUrl, logDir: options.tmpDir, cpuProfileDir: options.cpuProfile ? options.tmpDir : null, env: options.serverEnv })
-        : attachedServer(options.url, options.serverPid)
-      logFile = real.logFile
-      pages = await probePages(real.url)
-      writeFileSync(pagesFile, JSON.stringify(pages))
-      options.progress(`pages: empty poll ${pages.emptyPoll.bytes} bytes, chat page ${pages.chat.bytes} bytes`)
-      if (options.runReal) runs.push(runReport('jenchat', real, await runLoad(real, 'jenchat', load(realSteps, true), database), openFiles))
-    } finally {
-      profileFile = await real?.stop() ?? null
+    // One run per WORKERS value, each on a server (and database) of its own; the pages are captured once.
+    const workerCounts = options.url === null && options.runReal ? options.workers : [1]
+    for (const workers of workerCounts) {
+      let real: Target | null = null
+      try {
+        options.progress(options.url === null ? `starting the server (WORKERS=${workers}) on a fresh database` : `using the server at ${options.url}`)
+        real = options.url === null
+          ? await startRealServer({
+            adminUrl: options.adminUrl,
+            logDir: options.tmpDir,
+            cpuProfileDir: options.cpuProfile ? options.tmpDir : null,
+            env: { ...options.serverEnv, WORKERS: String(workers) },
+            workers
+          })
+          : attachedServer(options.url, options.serverPid)
+        logFile = real.logFile
+        if (pages === undefined) {
+          pages = await probePages(real.url)
+          writeFileSync(pagesFile, JSON.stringify(pages))
+          options.progress(`pages: empty poll ${pages.emptyPoll.bytes} bytes, chat page ${pages.chat.bytes} bytes`)
+        }
+        const label = workers > 1 ? `jenchat WORKERS=${workers}` : 'jenchat'
+        if (options.runReal) runs.push(runReport('jenchat', workers, real, await runLoad(real, label, load(realSteps, true), database), openFiles))
+      } finally {
+        profileFile = await real?.stop() ?? profileFile
+      }
     }
+    if (pages === undefined) throw new Error('no server was started')
 
     if (options.runBaseline) {
       const baseline = await startBaselineServer({ pagesFile, logDir: options.tmpDir, cpuProfileDir: null })
       try {
-        runs.push(runReport('baseline', baseline, await runLoad(baseline, 'baseline', load(baselineSteps, false), database), openFiles))
+        runs.push(runReport('baseline', 1, baseline, await runLoad(baseline, 'baseline', load(baselineSteps, false), database), openFiles))
       } finally {
         await baseline.stop()
       }
@@ -253,6 +279,8 @@ export async function runBench (options: BenchOptions, command = ''): Promise<Be
   const baselineRun = runs.find((run) => run.label === 'baseline')
   if (realRun?.topStepHeld === true) notes.push(`jenchat held its largest step (${realRun.usersHeld}): its limit is higher`)
   if (baselineRun?.topStepHeld === true) notes.push(`the baseline held its largest step (${baselineRun.usersHeld}): the ceiling is higher, the ratio lower`)
+  const realRuns = runs.filter((run) => run.label === 'jenchat')
+  if (realRuns.length > 1) notes.push('users held: ' + realRuns.map((run) => `${runName(run)} ${run.usersHeld}`).join(', '))
   for (const run of runs) {
     if (run.atConnectionLimit) {
       notes.push(`${run.label} held ${run.usersHeld} users, the most one process can keep connected here (open-file limit ${openFiles}): that is this machine's ceiling`)
@@ -281,9 +309,10 @@ export async function runBench (options: BenchOptions, command = ''): Promise<Be
       joinRate: options.joinRate,
       timeoutS: options.timeoutMs / 1000,
       serverEnv: options.serverEnv,
+      workers: options.workers,
       criteria: CRITERIA
     },
-    pages: Object.fromEntries(PAGE_NAMES.map((name) => [name, { status: pages[name].status, bytes: pages[name].bytes }])) as BenchReport['pages'],
+    pages: Object.fromEntries(PAGE_NAMES.map((name) => [name, { status: (pages as CapturedPages)[name].status, bytes: (pages as CapturedPages)[name].bytes }])) as BenchReport['pages'],
     runs,
     summary: {
       usersHeld: realRun?.usersHeld ?? null,

@@ -27,6 +27,8 @@ export const USAGE = `npm run bench -- [options]
   --cpu-prof           run the real server with --cpu-prof and summarise its hottest functions
                        (the profiler costs the server CPU and memory: compare RSS without it)
   --server-env K=V     extra environment for the real server (repeatable), e.g. DB_CONNECTIONS=20
+  --workers A,B,...    one run of the real server per WORKERS value, e.g. 1,2 (default 1); CPU and
+                       RSS are summed over the primary and its workers
   --quiet              no progress lines
 `
 
@@ -82,6 +84,7 @@ export function parseOptions (argv: string[]): BenchOptions | 'help' {
       case '--server-pid': options.serverPid = count(flag, next()); break
       case '--database-url': options.adminUrl = next() ?? options.adminUrl; break
       case '--cpu-prof': options.cpuProfile = true; break
+      case '--workers': options.workers = list(flag, next()); break
       case '--server-env': {
         const pair = next() ?? ''
         const equals = pair.indexOf('=')
@@ -99,6 +102,8 @@ export function parseOptions (argv: string[]): BenchOptions | 'help' {
   options.runBaseline = baselineOnly || (options.ramp && !noBaseline)
   const top = Math.max(...options.steps)
   options.baselineSteps = baselineSteps ?? [...options.steps, ...BASELINE_EXTRA_STEPS.filter((n) => n > top)]
+  if (options.cpuProfile && options.workers.some((n) => n > 1)) throw new UsageError('--cpu-prof profiles one process: not with --workers above 1')
+  if (options.url !== null && options.workers.some((n) => n > 1)) throw new UsageError('--workers needs a server started by the benchmark (no --url)')
   if (options.cpuProfile && options.url !== null) throw new UsageError('--cpu-prof needs a server started by the benchmark (no --url)')
   return options
 }

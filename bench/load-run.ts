@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { DeliveryTracker } from './delivery-tracker.js'
 import { PollAnswerReader } from './poll-answers.js'
 import { DatabaseCounters, type QueryRates } from './database-stats.js'
-import { CpuMeter, processRssMb } from './process-stats.js'
+import { CpuMeter, groupRssMb, processRssMb, processTree } from './process-stats.js'
 import { TimeoutError } from './http-connection.js'
 import { JoinError, SimulatedUser, type LoadContext } from './simulated-user.js'
 import type { Target } from './target-server.js'
@@ -149,11 +149,12 @@ export async function runLoad (
 
       phase = `${size} users: measuring`
       phaseEnds = performance.now() + options.measureMs
-      const cpu = new CpuMeter({ server: target.pid, database: databasePid })
+      // With WORKERS > 1 the server is the primary and its workers: both figures are their sums.
+      const serverPids = target.pid === null ? null : processTree(target.pid)
+      const cpu = new CpuMeter({ server: serverPids, database: databasePid })
       const rss = { server: 0, database: 0, generator: 0 }
       const sampleRss = (): void => {
-        const server = target.pid
-        rss.server = Math.max(rss.server, server === null ? 0 : processRssMb(server) ?? 0)
+        rss.server = Math.max(rss.server, serverPids === null ? 0 : groupRssMb(serverPids) ?? 0)
         rss.database = Math.max(rss.database, databasePid === null ? 0 : processRssMb(databasePid) ?? 0)
         rss.generator = Math.max(rss.generator, process.memoryUsage.rss() / 1048576)
       }

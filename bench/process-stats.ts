@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /*
  * CPU and memory of the processes under test, read from /proc (Linux only), so that the server, the
@@ -30,6 +30,36 @@ export function processCpuSeconds (pid: number): number | null {
   } catch {
     return null
   }
+}
+
+/** The parent of a process, or null when it is gone. */
+function parentOf (pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  } catch {
+    return null
+  }
+}
+
+/**
+ * A process and its children (a cluster's primary and its workers), read from /proc; just the
+ * process itself when it has none.
+ */
+export function processTree (pid: number): number[] {
+  const tree = [pid]
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const child = Number(entry)
+    if (child !== pid && parentOf(child) === pid) tree.push(child)
+  }
+  return tree
+}
+
+/** CPU seconds of a group of processes (e.g. a primary and its workers); null when all are gone. */
+export function groupCpuSeconds (pids: number[]): number | null {
+  const each = pids.map(processCpuSeconds).filter((s): s is number => s !== null)
+  return each.length === 0 ? null : each.reduce((a, b) => a + b, 0)
 }
 
 /** Resident set size in MB, or null when the process is gone. */
@@ -79,18 +109,27 @@ export function openFileLimit (): number {
   }
 }
 
-/** CPU % (of one core) of a set of processes over an interval: start() then stop(). */
+/** Summed RSS of a group of processes in MB, or null when all are gone. */
+export function groupRssMb (pids: number[]): number | null {
+  const each = pids.map(processRssMb).filter((mb): mb is number => mb !== null)
+  return each.length === 0 ? null : each.reduce((a, b) => a + b, 0)
+}
+
+/**
+ * CPU % (of one core) of a set of processes over an interval: start() then stop(). Each entry is
+ * one process or a group of them (summed), e.g. a cluster's primary and workers.
+ */
 export class CpuMeter {
   private readonly start = new Map<string, number | null>()
   private startedAt = 0
   private machineStart = { busy: 0, total: 0 }
   private generatorStart = process.cpuUsage()
 
-  constructor (private readonly pids: Record<string, number | null>) {}
+  constructor (private readonly pids: Record<string, number | number[] | null>) {}
 
   begin (): void {
     this.startedAt = performance.now()
-    for (const [name, pid] of Object.entries(this.pids)) this.start.set(name, pid === null ? null : processCpuSeconds(pid))
+    for (const [name, pid] of Object.entries(this.pids)) this.start.set(name, pid === null ? null : groupCpuSeconds([pid].flat()))
     this.machineStart = machineCpuSeconds()
     this.generatorStart = process.cpuUsage()
   }
@@ -101,7 +140,7 @@ export class CpuMeter {
     const result: Record<string, number | null> = {}
     for (const [name, pid] of Object.entries(this.pids)) {
       const before = this.start.get(name) ?? null
-      const after = pid === null ? null : processCpuSeconds(pid)
+      const after = pid === null ? null : groupCpuSeconds([pid].flat())
       result[name] = before === null || after === null ? null : (after - before) / seconds * 100
     }
     const generator = process.cpuUsage(this.generatorStart)

@@ -1,4 +1,4 @@
-import type { BenchReport } from './bench.js'
+import { runName, type BenchReport } from './bench.js'
 import type { StepResult } from './load-run.js'
 
 const value = (n: number | null): string => n === null || Number.isNaN(n) ? '–' : String(n)
@@ -48,8 +48,9 @@ export function renderMarkdown (report: BenchReport): string {
     '| target | users | polls/s (of intended) | poll latency ms p50 / p95 / p99 / max | errors (timeouts) | delivery ms p50 / p99 | lost / dup | empty poll B | B/poll | B/user/s in / out | CPU % server / db / generator / machine | RSS MB server / db | DB queries/s (per poll) | held |',
     '|---|---:|---:|---|---:|---|---|---:|---:|---|---|---|---|---|'
   )
-  for (const run of report.runs) for (const step of run.steps) lines.push(row(run.label, step))
-  lines.push('', 'CPU in % of one core (the machine has ' + report.machine.cpus + '; "machine" counts every process on it). ' +
+  for (const run of report.runs) for (const step of run.steps) lines.push(row(runName(run), step))
+  lines.push('', 'CPU in % of one core (the machine has ' + report.machine.cpus + '; "machine" counts every process on it; ' +
+    '"server" sums the primary and the workers of a run with WORKERS > 1, and so does its RSS). ' +
     'Bytes are counted on the socket, headers included; "in" is what the server sends. ' +
     'DB queries: every statement the database server ran (all its clients) per second, and per poll answered.', '')
   for (const note of summary.notes) lines.push(`- ${note}`)

@@ -1,4 +1,4 @@
-import type { BenchReport } from './bench.js'
+import { runName, type BenchReport } from './bench.js'
 
 /*
  * A small SVG line chart, written by hand (no chart library): users on x; p99 poll latency on a
@@ -26,19 +26,22 @@ export function renderPlot (report: BenchReport): string {
   const series: Series[] = []
   for (const run of report.runs) {
     const real = run.label === 'jenchat'
+    // A second real run (WORKERS > 1) in colours of its own.
+    const several = run.workers > 1
+    const name = runName(run)
     const steps = run.steps
     series.push({
-      name: `${run.label} p99 latency`,
-      color: real ? '#c0392b' : '#7f8c8d',
+      name: `${name} p99 latency`,
+      color: real ? (several ? '#e67e22' : '#c0392b') : '#7f8c8d',
       dash: real ? '' : '6 4',
       axis: 'latency',
       points: steps.map((s) => [s.users, s.pollLatencyMs.p99, s.held])
     })
     if (real) {
-      series.push({ name: 'jenchat server CPU', color: '#2471a3', dash: '', axis: 'cpu', points: steps.map((s) => [s.users, s.cpuPercent.server ?? Number.NaN, s.held]) })
-      series.push({ name: 'database CPU', color: '#27ae60', dash: '', axis: 'cpu', points: steps.map((s) => [s.users, s.cpuPercent.database ?? Number.NaN, s.held]) })
+      series.push({ name: `${name} server CPU`, color: several ? '#16a085' : '#2471a3', dash: '', axis: 'cpu', points: steps.map((s) => [s.users, s.cpuPercent.server ?? Number.NaN, s.held]) })
+      series.push({ name: several ? `database CPU (${name})` : 'database CPU', color: several ? '#82e0aa' : '#27ae60', dash: '', axis: 'cpu', points: steps.map((s) => [s.users, s.cpuPercent.database ?? Number.NaN, s.held]) })
     }
-    series.push({ name: `${run.label} machine CPU`, color: real ? '#8e44ad' : '#bdc3c7', dash: '2 3', axis: 'cpu', points: steps.map((s) => [s.users, s.cpuPercent.machine, s.held]) })
+    series.push({ name: `${name} machine CPU`, color: real ? (several ? '#d2b4de' : '#8e44ad') : '#bdc3c7', dash: '2 3', axis: 'cpu', points: steps.map((s) => [s.users, s.cpuPercent.machine, s.held]) })
   }
   const maxUsers = Math.max(1, ...series.flatMap((s) => s.points.map(([x]) => x)))
   const xMax = niceCeiling(maxUsers)
@@ -97,7 +100,7 @@ export function renderPlot (report: BenchReport): string {
 }
 
 function subtitle (report: BenchReport): string {
-  const parts = report.runs.map((run) => `${run.label} held ${run.usersHeld.toLocaleString('en-US')}${run.topStepHeld ? '+' : ''}`)
+  const parts = report.runs.map((run) => `${runName(run)} held ${run.usersHeld.toLocaleString('en-US')}${run.topStepHeld ? '+' : ''}`)
   if (report.summary.ratio !== null) parts.push(`ratio ${report.summary.ratio}`)
   return parts.join(', ') + ' (hollow: step not held)'
 }

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { benchSourceDir, runBench, type BenchReport } from './bench.js'
+import { benchSourceDir, runBench, runName, type BenchReport } from './bench.js'
 import { parseOptions, USAGE, UsageError } from './cli-options.js'
 import { describeStep } from './load-run.js'
 import { renderMarkdown } from './report-markdown.js'
@@ -46,7 +46,7 @@ async function main (): Promise<void> {
   const command = 'npm run bench' + (process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : '')
   const report = await runBench(options, command)
   console.log('\n' + renderMarkdown(report))
-  for (const run of report.runs) for (const step of run.steps) console.error(`${run.label}: ${describeStep(step)}`)
+  for (const run of report.runs) for (const step of run.steps) console.error(`${runName(run)}: ${describeStep(step)}`)
   const files = writeResults(report)
   console.error(`\nwrote ${files.join(', ')}`)
 }

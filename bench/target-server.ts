@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createWriteStream, existsSync, mkdirSync, readdirSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import mysql from 'mysql2/promise'
@@ -71,7 +71,20 @@ interface SpawnOptions {
   readyPath: string
   logDir: string
   cpuProfileDir: string | null
+  /** The server's WORKERS: with more than one, the benchmark waits until all of them listen. */
+  listeningProcesses?: number
   onStop?: () => Promise<void>
+}
+
+/** Waits until a cluster's primary says that all its workers listen (they start one after another). */
+async function waitForAllWorkers (logFile: string, count: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}; see ${logFile}`)
+    if (readFileSync(logFile, 'utf8').includes(`: ${count} workers listening on port`)) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${count} server processes did not listen within 30 s; see ${logFile}`)
 }
 
 async function spawnServer (options: SpawnOptions): Promise<Target> {
@@ -105,6 +118,7 @@ async function spawnServer (options: SpawnOptions): Promise<Target> {
   const url = new URL(`http://127.0.0.1:${port}/`)
   try {
     await waitUntilServing(url, options.readyPath, child, logFile)
+    if ((options.listeningProcesses ?? 1) > 1) await waitForAllWorkers(logFile, options.listeningProcesses as number, child)
   } catch (error) {
     await kill()
     cleanups.delete(kill)
@@ -137,7 +151,7 @@ function adminConnection (adminUrl: string) {
 
 /** The real server (dist/src/server.js) on a fresh database that is dropped when it stops. */
 export async function startRealServer (
-  options: { adminUrl: string, logDir: string, cpuProfileDir: string | null, env: Record<string, string> }
+  options: { adminUrl: string, logDir: string, cpuProfileDir: string | null, env: Record<string, string>, workers?: number }
 ): Promise<Target> {
   const name = 'jenchat_bench_' + randomBytes(4).toString('hex')
   const admin = await adminConnection(options.adminUrl)
@@ -163,6 +177,7 @@ export async function startRealServer (
       readyPath: 'login.php',
       logDir: options.logDir,
       cpuProfileDir: options.cpuProfileDir,
+      listeningProcesses: options.workers ?? 1,
       onStop: dropDatabase
     })
   } catch (error) {

@@ -60,11 +60,15 @@ export function runPrimary (config: Config, log: Log): void {
 
   let starting = true
   const first = fork(0)
-  first.once('listening', () => {
+  first.once('listening', (address) => {
     const rest = Array.from({ length: config.workers - 1 }, (_, i) => fork(i + 1))
     let waiting = rest.length
-    if (waiting === 0) starting = false
-    for (const worker of rest) worker.once('listening', () => { if (--waiting === 0) starting = false })
+    const started = (): void => {
+      starting = false
+      log(`${config.workers} workers listening on port ${address.port}`)
+    }
+    if (waiting === 0) started()
+    for (const worker of rest) worker.once('listening', () => { if (--waiting === 0) started() })
   })
 
   const stopAll = (exitCode: number): void => {

@@ -72,4 +72,32 @@ describe('the benchmark', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true)
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true)
   })
+
+  it('runs the real server with WORKERS=1 and WORKERS=2 in one run, CPU and RSS summed over its processes', { timeout: 120_000 }, async () => {
+    const report: BenchReport = await runBench({
+      ...defaultOptions(),
+      ramp: true,
+      runReal: true,
+      runBaseline: false,
+      workers: [1, 2],
+      steps: [4],
+      warmupMs: 500,
+      measureMs: 2000,
+      graceMs: 3000,
+      postIntervalMs: 3000,
+      stopAtFailure: false,
+      tmpDir,
+      progress: () => undefined
+    })
+
+    expect(report.runs.map((run) => [run.label, run.workers])).toEqual([['jenchat', 1], ['jenchat', 2]])
+    const [one, two] = report.runs.map((run) => run.steps[0] as StepResult) as [StepResult, StepResult]
+    expectStepShape(one, 4)
+    expectStepShape(two, 4)
+    expect(two.delivery).toMatchObject({ tracked: true, lost: 0, duplicates: 0 })
+    // Three processes (primary and two workers) take more memory than one.
+    expect(two.rssMb.server).toBeGreaterThan((one.rssMb.server as number) * 1.5)
+    expect(renderMarkdown(report)).toContain('| jenchat WORKERS=2 | 4 |')
+    expect(report.summary.notes).toContainEqual(expect.stringMatching(/^users held: jenchat \d+, jenchat WORKERS=2 \d+$/))
+  })
 })

@@ -41,3 +41,12 @@ export async function waitForListening (server: ServerProcess, count = 1): Promi
   }
   throw new Error(`server did not start: ${server.output()}`)
 }
+
+/** Waits until the process has written `text` (bounded), e.g. a line of the cluster's primary. */
+export async function waitForOutput (server: ServerProcess, text: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!server.output().includes(text)) {
+    if (server.child.exitCode !== null || Date.now() > deadline) throw new Error(`no "${text}" in: ${server.output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

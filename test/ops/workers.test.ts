@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { EXIT_CODES } from '../../src/db/first-run.js'
 import { TEST_SECRET } from '../helpers/app.js'
 import { adminConnection, createTestDatabase, type TestDatabase } from '../helpers/database.js'
-import { startServerProcess, waitForListening, type ServerProcess } from '../helpers/server-process.js'
+import { startServerProcess, waitForListening, waitForOutput, type ServerProcess } from '../helpers/server-process.js'
 
 // Real processes that start, die and restart: longer limits for this file.
 vi.setConfig({ testTimeout: 60_000 })
@@ -60,6 +60,7 @@ describe('WORKERS=2', () => {
     const [first, second] = listeningPids(server)
     expect(first).not.toBe(second)
     expect(server.output().match(/SESSION_SECRET is not set/g)).toHaveLength(1)
+    await waitForOutput(server, `primary ${server.child.pid as number}: 2 workers listening on port ${new URL(baseUrl).port}`)
 
     const login = await fresh(`${baseUrl}/login.php`, { method: 'POST', form: 'who=alice' })
     expect(login.status).toBe(302)
