@@ -35,8 +35,8 @@ describe('docs/nginx.conf', () => {
   })
 })
 
-describe('docs/jenchat.service', () => {
-  const unit = readFileSync(new URL('jenchat.service', DOCS), 'utf8')
+describe('docs/jenchat@.service', () => {
+  const unit = readFileSync(new URL('jenchat@.service', DOCS), 'utf8')
 
   it('passes systemd-analyze verify without a warning', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'jenchat-unit-'))
@@ -44,9 +44,9 @@ describe('docs/jenchat.service', () => {
       // verify checks that ExecStart's program exists. The unit names Debian's /usr/bin/node; on a
       // machine whose node lives elsewhere, the copy checked here names that one (nothing else changes).
       const text = existsSync('/usr/bin/node') ? unit : unit.replace('ExecStart=/usr/bin/node ', `ExecStart=${process.execPath} `)
-      const file = join(dir, 'jenchat.service')
-      await writeFile(file, text)
-      const { status, output } = run('systemd-analyze', ['verify', file], 'systemd')
+      await writeFile(join(dir, 'jenchat@.service'), text)
+      // A template is verified through an instance of it: the one for port 3000.
+      const { status, output } = run('systemd-analyze', ['verify', join(dir, 'jenchat@3000.service')], 'systemd')
       expect(output).toBe('')
       expect(status).toBe(0)
     } finally {
@@ -54,12 +54,13 @@ describe('docs/jenchat.service', () => {
     }
   })
 
-  it('runs the built server with the memory settings of npm start, and restarts only for an unreachable database', () => {
+  it('runs the built server with the memory settings of npm start, and is not restarted for what needs the operator', () => {
     expect(unit).toContain('ExecStart=/usr/bin/node /opt/jenchat/dist/src/server.js\n')
     expect(unit).toContain(`Environment="NODE_OPTIONS=${SERVER_NODE_OPTIONS}"\n`)
-    const noRestart = Object.values(EXIT_CODES).filter((code) => code !== EXIT_CODES.unreachable).sort()
+    const noRestart = [EXIT_CODES.loginRefused, EXIT_CODES.noDatabase, EXIT_CODES.missingPrivilege]
     expect(unit).toContain(`RestartPreventExitStatus=${noRestart.join(' ')}\n`)
     expect(unit).toContain('KillMode=mixed\n')
+    expect(unit).toContain('Environment=PORT=%i\n')
   })
 })
 
@@ -87,5 +88,17 @@ Include "${new URL('apache-jenchat.conf', DOCS).pathname}"
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('the README', () => {
+  const readme = readFileSync(new URL('../README.md', DOCS), 'utf8')
+
+  it('shows docs/nginx.conf as it is tested', () => {
+    expect(readme).toContain('```nginx\n' + readFileSync(new URL('nginx.conf', DOCS), 'utf8') + '```\n')
+  })
+
+  it('documents every exit code', () => {
+    for (const code of Object.values(EXIT_CODES)) expect(readme).toMatch(new RegExp(`^\\| ${code} \\| \\S`, 'm'))
   })
 })
