@@ -81,7 +81,7 @@ async function waitForAllWorkers (logFile: string, count: number, child: ChildPr
   const deadline = Date.now() + 30_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}; see ${logFile}`)
-    if (readFileSync(logFile, 'utf8').includes(`: ${count} workers listening on port`)) return
+    if (readFileSync(logFile, 'utf8').includes(`"msg":"${count} workers listening on port`)) return
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   throw new Error(`${count} server processes did not listen within 30 s; see ${logFile}`)

@@ -27,7 +27,8 @@ export function configFromPrimary (env: Record<string, string | undefined> = pro
   return Object.freeze(config)
 }
 
-type Log = (message: string) => void
+/** Pino's levels: the primary's few lines go to the same log as its workers', in the same shape. */
+export type Log = (level: 'info' | 'warn', message: string) => void
 
 /**
  * Runs the primary: starts one worker, and the others once it listens (so the first one creates
@@ -52,7 +53,7 @@ export function runPrimary (config: Config, log: Log): void {
         return
       }
       const wait = Math.max(0, (lastStart.get(slot) ?? 0) + RESTART_INTERVAL_MS - Date.now())
-      log(`worker ${worker.process.pid ?? '?'} exited (${signal ?? `code ${code ?? '?'}`}); starting another${wait > 0 ? ` in ${wait} ms` : ''}`)
+      log('warn', `worker ${worker.process.pid ?? '?'} exited (${signal ?? `code ${code ?? '?'}`}); starting another${wait > 0 ? ` in ${wait} ms` : ''}`)
       setTimeout(() => { if (!stopping) fork(slot) }, wait)
     })
     return worker
@@ -65,7 +66,7 @@ export function runPrimary (config: Config, log: Log): void {
     let waiting = rest.length
     const started = (): void => {
       starting = false
-      log(`${config.workers} workers listening on port ${address.port}`)
+      log('info', `${config.workers} workers listening on port ${address.port}`)
     }
     if (waiting === 0) started()
     for (const worker of rest) worker.once('listening', () => { if (--waiting === 0) started() })
@@ -93,7 +94,7 @@ export function runPrimary (config: Config, log: Log): void {
 
   const shutdown = (signal: string): void => {
     if (stopping) return
-    log(`${signal}: stopping ${config.workers} workers`)
+    log('info', `${signal}: stopping ${config.workers} workers`)
     stopAll(0)
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster'
+import { hostname } from 'node:os'
 import { buildApp } from './app.js'
-import { configFromPrimary, runPrimary } from './cluster-primary.js'
+import { configFromPrimary, runPrimary, type Log } from './cluster-primary.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { EXIT_CODES, ensureDatabase, explainStartupFailure } from './db/first-run.js'
 
@@ -25,6 +26,13 @@ async function exitIfExplained (error: unknown, config: Config): Promise<void> {
   if (explained === null) return
   console.error(explained.message)
   process.exit(explained.exitCode)
+}
+
+const PINO_LEVELS = { info: 30, warn: 40 }
+
+/** A line in the shape of the workers' (pino's JSON), on stdout like theirs. */
+const primaryLog: Log = (level, message) => {
+  process.stdout.write(JSON.stringify({ level: PINO_LEVELS[level], time: Date.now(), pid: process.pid, hostname: hostname(), msg: message }) + '\n')
 }
 
 async function serve (config: Config): Promise<void> {
@@ -71,7 +79,7 @@ async function main (): Promise<void> {
     }
     // The workers share this process's random secret, if it made one (it is in the config they get).
     if (config.workers > 1) {
-      runPrimary(config, (message) => console.error(`primary ${process.pid}: ${message}`))
+      runPrimary(config, primaryLog)
       return
     }
   }

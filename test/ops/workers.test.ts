@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
+import { hostname } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { EXIT_CODES } from '../../src/db/first-run.js'
 import { TEST_SECRET } from '../helpers/app.js'
@@ -60,7 +61,7 @@ describe('WORKERS=2', () => {
     const [first, second] = listeningPids(server)
     expect(first).not.toBe(second)
     expect(server.output().match(/SESSION_SECRET is not set/g)).toHaveLength(1)
-    await waitForOutput(server, `primary ${server.child.pid as number}: 2 workers listening on port ${new URL(baseUrl).port}`)
+    await waitForOutput(server, `"pid":${server.child.pid as number},"hostname":"${hostname()}","msg":"2 workers listening on port ${new URL(baseUrl).port}"`)
 
     const login = await fresh(`${baseUrl}/login.php`, { method: 'POST', form: 'who=alice' })
     expect(login.status).toBe(302)
@@ -75,7 +76,7 @@ describe('WORKERS=2', () => {
     await waitForListening(server, 3)
     const restarted = listeningPids(server)[2] as number
     expect([first, second]).not.toContain(restarted)
-    expect(server.output()).toMatch(new RegExp(`worker ${first as number} exited \\(SIGKILL\\); starting another`))
+    expect(server.output()).toMatch(new RegExp(`"level":40,[^\\n]*"msg":"worker ${first as number} exited \\(SIGKILL\\); starting another"`))
     for (let i = 0; i < 6; i++) expect((await fresh(`${baseUrl}/chat.php`, { cookie })).status).toBe(200)
     expect(pidsServing(server, '/chat.php')).toContain(restarted)
 
