@@ -33,12 +33,14 @@ export type Log = (level: 'info' | 'warn', message: string) => void
 /**
  * Runs the primary: starts one worker, and the others once it listens (so the first one creates
  * or upgrades the tables alone, and a worker that can't start stops everything with its exit code
- * instead of being restarted for ever). Resolves never; exits the process on shutdown.
+ * instead of being restarted for ever). Returns at once; the process exits once its workers have stopped.
  */
 export function runPrimary (config: Config, log: Log): void {
   const env = { [WORKER_CONFIG]: JSON.stringify(config) }
   const lastStart = new Map<number, number>()
   let stopping = false
+  /** Until every worker has listened once, a worker that exits is a failed start, not a crash. */
+  let starting = true
 
   const fork = (slot: number): Worker => {
     lastStart.set(slot, Date.now())
@@ -59,7 +61,6 @@ export function runPrimary (config: Config, log: Log): void {
     return worker
   }
 
-  let starting = true
   const first = fork(0)
   first.once('listening', (address) => {
     const rest = Array.from({ length: config.workers - 1 }, (_, i) => fork(i + 1))
