@@ -9,7 +9,7 @@ export interface ServerProcess {
   child: ChildProcess
   /** Everything it wrote to stdout and stderr so far. */
   output(): string
-  /** Resolves with the exit code (or the signal's name) once it has exited. */
+  /** Resolves with the exit code (or the signal's name) once it has exited and its output is read. */
   exited: Promise<number | string>
 }
 
@@ -22,7 +22,8 @@ export function startServerProcess (env: Record<string, string>): ServerProcess 
   let output = ''
   child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  const exited = once(child, 'exit').then(([code, signal]) => (code as number | null) ?? (signal as string))
+  // 'close', not 'exit': all it wrote has been read by then (its workers share its stdout).
+  const exited = once(child, 'close').then(([code, signal]) => (code as number | null) ?? (signal as string))
   try {
     onTestFinished(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   } catch {

@@ -126,7 +126,13 @@ async function plain (url: string, options: { method?: string, form?: string, co
 /** Logs `handle` in at one app process directly, past nginx; returns the status (and logs out again). */
 async function loginAt (app: AppProcess, handle: string): Promise<number> {
   const answer = await plain(`http://${app.upstream}/login.php`, { method: 'POST', form: `who=${handle}` })
-  if (answer.status === 302) await plain(`http://${app.upstream}/login.php?logout=true`, { cookie: answer.cookie as string })
+  if (answer.status === 302) {
+    const cookie = answer.cookie as string
+    // Logout needs the token the chat page carries.
+    const token = /name="token" value="([^"]+)"/.exec((await plain(`http://${app.upstream}/chat.php`, { cookie })).body)?.[1] ?? ''
+    const logout = await plain(`http://${app.upstream}/login.php?logout=true&token=${encodeURIComponent(token)}`, { cookie })
+    if (logout.status !== 302) throw new Error(`logout of ${handle} failed: ${logout.status}`)
+  }
   return answer.status
 }
 
@@ -171,7 +177,7 @@ describe('behind nginx with docs/nginx.conf, two app processes', () => {
     expect(await transcript(alice)).toEqual(lines)
     expect(await transcript(bob)).toEqual(lines)
 
-    await alice.click('a[href="login.php?logout=true"]')
+    await alice.click('a[href^="login.php?logout=true&token="]')
     await alice.waitFor("/\\/login\\.php$/.test(location.pathname) && !!document.getElementById('who')", { what: 'the login page after Logout' })
     // Both processes see that alice left (her handle is free), and that bob is still here.
     for (const app of deployment.apps) {
@@ -202,9 +208,12 @@ describe('behind nginx with docs/nginx.conf, two app processes', () => {
       method: 'POST', form: `who=${handle}`, localAddress: '127.0.0.5', headers: { 'x-forwarded-for': '203.0.113.9' }
     })
     expect(answer.status).toBe(302)
-    const logged = deployment.apps.map((app) => app.process.output()).join('\n').split('\n')
-      .find((line) => line.includes('"url":"/login.php"') && line.includes('"method":"POST"'))
-    expect(logged).toContain('"remoteAddress":"127.0.0.5"')
+    // The app's log comes through a pipe and may arrive after the answer.
+    await vi.waitFor(() => {
+      const logged = deployment.apps.map((app) => app.process.output()).join('\n').split('\n')
+        .find((line) => line.includes('"url":"/login.php"') && line.includes('"method":"POST"'))
+      expect(logged).toContain('"remoteAddress":"127.0.0.5"')
+    }, { timeout: 5000 })
     // The poll-retry and post-failed pages nginx serves itself are legacy pages like the app's.
     for (const app of deployment.apps) {
       app.process.child.kill('SIGKILL')

@@ -70,15 +70,16 @@ describe('WORKERS=2', () => {
       // Whichever worker answers knows the session: one secret, one session table.
       expect((await fresh(`${baseUrl}/chat.php`, { cookie })).status).toBe(200)
     }
-    expect(pidsServing(server, '/chat.php')).toEqual(new Set([first, second]))
+    // The workers' log lines come through a pipe and may arrive after the answers.
+    await vi.waitFor(() => { expect(pidsServing(server, '/chat.php')).toEqual(new Set([first, second])) }, { timeout: 5000 })
 
     process.kill(first as number, 'SIGKILL')
     await waitForListening(server, 3)
     const restarted = listeningPids(server)[2] as number
     expect([first, second]).not.toContain(restarted)
-    expect(server.output()).toMatch(new RegExp(`"level":40,[^\\n]*"msg":"worker ${first as number} exited \\(SIGKILL\\); starting another"`))
+    await vi.waitFor(() => { expect(server.output()).toMatch(new RegExp(`"level":40,[^\\n]*"msg":"worker ${first as number} exited \\(SIGKILL\\); starting another"`)) }, { timeout: 5000 })
     for (let i = 0; i < 6; i++) expect((await fresh(`${baseUrl}/chat.php`, { cookie })).status).toBe(200)
-    expect(pidsServing(server, '/chat.php')).toContain(restarted)
+    await vi.waitFor(() => { expect(pidsServing(server, '/chat.php')).toContain(restarted) }, { timeout: 5000 })
 
     server.child.kill('SIGTERM')
     expect(await server.exited).toBe(0)
