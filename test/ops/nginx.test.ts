@@ -88,7 +88,7 @@ function otherVisitor (baseUrl: string): { stop(): Promise<void> } {
   const running = (async () => {
     for (let i = 0; i < 1000 && !stopped; i++) {
       await (await fetch(`${baseUrl}/contents.html`)).arrayBuffer()
-      await sleep(50 + Math.floor(Math.random() * 300))
+      await sleep(20 + Math.floor(Math.random() * 150))
     }
   })()
   return { async stop () { stopped = true; await running } }
@@ -172,8 +172,8 @@ describe('behind nginx with docs/nginx.conf, two app processes', () => {
       await waitForLine(from === alice ? bob : alice, lines.at(-1) as string)
     }
     await waitForLine(alice, lines.at(-1) as string)
-    // A duplicate would come with a later poll.
-    await Promise.all([waitForPolls(alice, 4), waitForPolls(bob, 4)])
+    // A duplicate would come with a later poll; and enough polls to see them switch processes.
+    await Promise.all([waitForPolls(alice, 10), waitForPolls(bob, 10)])
     expect(await transcript(alice)).toEqual(lines)
     expect(await transcript(bob)).toEqual(lines)
 
@@ -279,7 +279,8 @@ describe('behind nginx with docs/nginx.conf, two app processes', () => {
       await alice.fill('#message', text)
       await alice.click('input[value="Send"]')
       try {
-        await alice.waitFor(`${MESSAGE_VALUE} === ''`, { timeoutMs: 1500, what: 'the box to clear' })
+        // The other process answers in milliseconds; the frozen one never (a few seconds' margin for a busy machine).
+        await alice.waitFor(`${MESSAGE_VALUE} === ''`, { timeoutMs: 4000, what: 'the box to clear' })
         lines.push(`alice: ${text}`) // the other process stored it
       } catch {
         inFlight = text
@@ -288,11 +289,13 @@ describe('behind nginx with docs/nginx.conf, two app processes', () => {
     expect(inFlight).toBeDefined()
     // It dies with the message unanswered: nginx may not send a POST twice, so alice is told.
     frozen.process.child.kill('SIGKILL')
-    await alice.waitFor(`(function () {
+    const outcome = await alice.waitFor<string>(`(function () {
+      if (${MESSAGE_VALUE} === '') return 'sent after all'
       var n = window.frames['chatContents'].document.getElementsByTagName('div'), last = ''
       for (var i = 0; i < n.length; i++) if (n[i].className === 'notice') last = n[i].textContent
       return last
     })()`, { what: 'the notice that the message was not sent' })
+    expect(outcome).toBe(POST_NOTICES.failed)
     expect((await notices(alice)).at(-1)).toBe(POST_NOTICES.failed)
     expect(await alice.evaluate(MESSAGE_VALUE)).toBe(inFlight)
 
