@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import { DatabaseUnavailableError, isConnectionFailure, isPoolBusy } from './db/pool.js'
 import { applySchema } from './db/schema.js'
 import { sendPage, sendPlain } from './http.js'
+import { registerErrorPageSize, padErrorBody } from './error-page-size.js'
 import { registerResponseHeaders } from './response-headers.js'
 import { chatRoutes } from './routes/chat.js'
 import { loginRoutes } from './routes/login.js'
@@ -75,6 +76,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // The same secret signs session cookies (in @fastify/session) and verifies them in thread.php.
   await app.register(fastifyCookie, { secret: config.sessionSecret })
   registerResponseHeaders(app)
+  registerErrorPageSize(app)
 
   app.setNotFoundHandler(async (_request, reply) => sendPlain(reply, 404, 'Not found'))
 
@@ -131,8 +133,8 @@ const CLIENT_ERRORS: Record<string, string> = {
 function answerClientError (error: NodeJS.ErrnoException, socket: Duplex): void {
   if (socket.writable && !(socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
     const status = CLIENT_ERRORS[error.code ?? ''] ?? '400 Bad Request'
-    const body = status.slice(4) + '\n'
-    socket.write(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)
+    const body = padErrorBody(status.slice(4) + '\n')
+    socket.write(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
   }
   socket.destroy()
 }

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import { acceptsGzip, gzip, MIN_COMPRESSED_BYTES, SharedPage } from './compression.js'
+import { padErrorBody } from './error-page-size.js'
 
 /**
  * The headers PHP's default session cache limiter ("nocache") sent with every page of the original.
@@ -27,9 +28,12 @@ export function sendPage (reply: FastifyReply, page: string | Buffer | SharedPag
     .send(page instanceof SharedPage ? page.gzipped : gzip(body))
 }
 
-/** A short plain-text answer, for requests no browser of ours makes (wrong method, bad body, …). */
+/**
+ * A short plain-text answer, for requests no browser of ours makes (wrong method, bad body, …).
+ * Errors are padded here too: answers to requests the router can't read skip the onSend hooks.
+ */
 export function sendPlain (reply: FastifyReply, status: number, text: string): FastifyReply {
-  return reply.code(status).type('text/plain; charset=utf-8').send(text + '\n')
+  return reply.code(status).type('text/plain; charset=utf-8').send(status >= 400 ? padErrorBody(text + '\n') : text + '\n')
 }
 
 /** A single value from a query string or form, or undefined when absent, repeated or not text. */

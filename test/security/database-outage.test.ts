@@ -36,7 +36,7 @@ describe.each([
         method: 'POST', url: '/login.php', payload: 'who=carol', headers: { 'content-type': 'application/x-www-form-urlencoded' }
       }))
       expect(newcomer.value.statusCode).toBe(503)
-      expect(newcomer.value.body).toBe('The chat is unavailable right now. Please try again in a moment.\n')
+      expect(newcomer.value.body.trimEnd()).toBe('The chat is unavailable right now. Please try again in a moment.')
       slowest = Math.max(slowest, poll.ms, post.ms, newcomer.ms)
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
