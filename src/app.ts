@@ -11,6 +11,7 @@ import { registerErrorPageSize, padErrorBody } from './error-page-size.js'
 import { registerResponseHeaders } from './response-headers.js'
 import { chatRoutes } from './routes/chat.js'
 import { loginRoutes } from './routes/login.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { pageRoutes } from './routes/pages.js'
 import { postRoutes } from './routes/post.js'
 import { threadRoutes } from './routes/thread.js'
@@ -122,6 +123,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await pages.register(postRoutes, { services })
   })
   await app.register(threadRoutes, { services })
+  await app.register(metricsRoutes, { services })
   return app
 }
 

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync, statSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { parseBlockedWords } from './word-filter.js'
 
 /** Every tunable of the server, validated once at start-up and then frozen. */
 export interface Config {
@@ -19,6 +22,10 @@ export interface Config {
   /** Fastify's trustProxy: false, true, or a comma-separated list of proxy addresses/CIDRs. */
   readonly trustProxy: boolean | string
   readonly logLevel: string
+  /** Words and phrases (each as its lower-cased words) masked in stored messages; empty: none. */
+  readonly blockedWords: ReadonlyArray<readonly string[]>
+  /** Addresses and CIDR ranges that may read /metrics; empty: nobody (the route answers 404). */
+  readonly metricsAllow: readonly string[]
   readonly timings: Timings
   readonly limits: Limits
 }
@@ -174,6 +181,9 @@ export function loadConfig (env: Env = process.env): Config {
     problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${logLevel}"`)
   }
 
+  const blockedWords = readBlockedWords(env.BLOCKED_WORDS_FILE ?? '', problems)
+  const metricsAllow = parseMetricsAllow(env.METRICS_ALLOW ?? '', problems)
+
   const timings: Timings = {
     pollIntervalMs: int('POLL_INTERVAL_MS', 1000, 100, 60_000),
     presenceWindowMs: int('PRESENCE_WINDOW_MS', 5000, 1000, 600_000),
@@ -237,7 +247,48 @@ export function loadConfig (env: Env = process.env): Config {
     logoutNeedsToken,
     trustProxy,
     logLevel,
+    blockedWords,
+    metricsAllow,
     timings: Object.freeze(timings),
     limits: Object.freeze(limits)
   })
+}
+
+/** The word list is small by design (see word-filter.ts); a bigger file is a mistake. */
+const MAX_BLOCKED_WORDS_FILE_BYTES = 1024 * 1024
+
+function readBlockedWords (path: string, problems: string[]): ReadonlyArray<readonly string[]> {
+  if (path === '') return []
+  let text: string
+  try {
+    if (statSync(path).size > MAX_BLOCKED_WORDS_FILE_BYTES) {
+      problems.push(`BLOCKED_WORDS_FILE ${path} is larger than ${MAX_BLOCKED_WORDS_FILE_BYTES} bytes`)
+      return []
+    }
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    problems.push(`BLOCKED_WORDS_FILE ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`)
+    return []
+  }
+  const { phrases, problems: bad } = parseBlockedWords(text)
+  for (const problem of bad) problems.push(`BLOCKED_WORDS_FILE ${path}: ${problem}`)
+  return Object.freeze(phrases.map((phrase) => Object.freeze(phrase)))
+}
+
+const DEFAULT_METRICS_ALLOW = ['127.0.0.1', '::1']
+
+/** "none" turns /metrics off; otherwise addresses or CIDR ranges, comma-separated. */
+function parseMetricsAllow (raw: string, problems: string[]): readonly string[] {
+  if (raw.trim() === '') return Object.freeze(DEFAULT_METRICS_ALLOW)
+  if (raw.trim().toLowerCase() === 'none') return Object.freeze([])
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/')
+    const family = isIP(address)
+    const bits = family === 4 ? 32 : 128
+    if (family === 0 || extra !== undefined || (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > bits))) {
+      problems.push(`METRICS_ALLOW must list addresses or CIDR ranges (or be "none"), got "${entry}"`)
+    }
+  }
+  return Object.freeze(entries)
 }

@@ -63,6 +63,8 @@ export function createRoom (
     messages: MessagesRepository
     users: UsersRepository
     renderMessage: (message: StoredMessage) => string
+    /** Told who was found gone before any poll learns it (a moderator's kick has a reason to show). */
+    learnWhyGone?: (userIds: number[]) => Promise<void>
     onDatabaseReset: () => void
     log: FastifyBaseLogger
   },
@@ -192,8 +194,10 @@ export function createRoom (
       const matched = await users.markPresent(ids)
       if (matched < ids.length) {
         const alive = await users.existing(ids)
+        const missing = ids.filter((id) => !alive.has(id))
+        await deps.learnWhyGone?.(missing)
         const now = performance.now()
-        if (generation === takenIn) for (const id of ids) if (!alive.has(id)) gone.set(id, now)
+        if (generation === takenIn) for (const id of missing) gone.set(id, now)
       }
     } catch (error) {
       // Try again with the next batch; the participant has 30 s before garbage collection.

@@ -1,31 +1,40 @@
 import { Signer } from '@fastify/cookie'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
+import { createBansRepository } from './db/bans.js'
 import { createEpochRepository } from './db/epoch.js'
+import { createKicksRepository } from './db/kicks.js'
 import { createMessagesRepository } from './db/messages.js'
 import { createDatabase } from './db/pool.js'
 import { resizeMemoryTables } from './db/schema.js'
 import { createSessionsRepository } from './db/sessions.js'
 import { createUsersRepository } from './db/users.js'
 import { createGarbageCollector } from './garbage-collector.js'
+import { createKickNotices } from './kick-notices.js'
 import { createLoginLimit } from './login-limit.js'
 import { createLoginThrottle } from './login-throttle.js'
+import { createMetrics } from './metrics.js'
 import { createRoom } from './room.js'
 import { createSessionStore } from './session-store.js'
 import { createCookieVerifier } from './verified-cookies.js'
+import { createWordFilter } from './word-filter.js'
 import { renderMessage } from '../views/worker-frames.js'
 
 /** Everything the routes share, built once per app from the validated config. */
 export function createServices (config: Config, log: FastifyBaseLogger) {
   const { timings, limits } = config
+  const metrics = createMetrics()
   const db = createDatabase({
     url: config.databaseUrl,
     connections: limits.dbConnections,
     queueLimit: limits.dbQueueLimit,
     memoryTableBytes: limits.dbMemoryTableMb * 1024 * 1024,
-    queryTimeoutMs: limits.dbQueryTimeoutMs
+    queryTimeoutMs: limits.dbQueryTimeoutMs,
+    observeQuery: metrics.observeQuery
   })
   const users = createUsersRepository(db)
+  metrics.readFrom({ countPresent: async () => await users.countPresent(timings.presenceWindowMs), queueDepth: db.queueDepth })
+  const kickNotices = createKickNotices({ kicks: createKicksRepository(db), secret: config.sessionSecret, log })
   const messages = createMessagesRepository(db)
   const sessions = createSessionsRepository(db)
   const sessionCacheMs = 60_000
@@ -47,6 +56,7 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
     messages,
     users,
     renderMessage,
+    learnWhyGone: kickNotices.learn,
     onDatabaseReset: () => {
       sessionStore.clearCache()
       // The emptied MEMORY tables may have been reopened with another client's size limit.
@@ -69,7 +79,10 @@ export function createServices (config: Config, log: FastifyBaseLogger) {
   const loginThrottle = createLoginThrottle({ limit: limits.loginFailures, windowMs: limits.loginFailureWindowMs })
   const loginLimit = createLoginLimit({ limit: limits.logins, windowMs: limits.loginWindowMs })
 
-  return { config, db, users, messages, sessions, sessionStore, sessionCookies, room, garbageCollector, loginThrottle, loginLimit }
+  const bans = createBansRepository(db)
+  const wordFilter = createWordFilter(config.blockedWords)
+
+  return { config, db, users, messages, sessions, sessionStore, sessionCookies, room, garbageCollector, loginThrottle, loginLimit, metrics, kickNotices, bans, wordFilter }
 }
 
 export type Services = ReturnType<typeof createServices>

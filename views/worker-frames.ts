@@ -1,4 +1,4 @@
-import type { StoredMessage } from '../src/db/messages.js'
+import { ANNOUNCEMENT_AUTHOR, type StoredMessage } from '../src/db/messages.js'
 import { escapeHtml, jsString } from './html.js'
 import { DOCTYPE } from './layout.js'
 
@@ -15,8 +15,12 @@ function frame (body: string, script: string): string {
   return OPEN + body + '<script type="text/javascript">' + script + '</script>' + CLOSE
 }
 
-/** One message as the original rendered it: `<div><strong>NAME: </strong>MESSAGE</div>`. */
+/**
+ * One message as the original rendered it: `<div><strong>NAME: </strong>MESSAGE</div>`; a
+ * moderator's announcement has no author and its own class (and is in italics without any CSS).
+ */
 export function renderMessage (message: Pick<StoredMessage, 'name' | 'text'>): string {
+  if (message.name === ANNOUNCEMENT_AUTHOR) return '<div class="announcement"><em>' + escapeHtml(message.text) + '</em></div>'
   return '<div><strong>' + escapeHtml(message.name) + ': </strong>' + escapeHtml(message.text) + '</div>'
 }
 

@@ -7,6 +7,12 @@ export interface StoredMessage {
   text: string
 }
 
+/**
+ * The author name of an announcement (`npm run chat -- say`): no handle can be "*" (the login
+ * allows letters, digits, "-" and "_"), so no participant's message can pass for one.
+ */
+export const ANNOUNCEMENT_AUTHOR = '*'
+
 export interface PostingHistory {
   /** Whether the author is still a participant. */
   present: boolean
@@ -51,6 +57,18 @@ export function createMessagesRepository (db: Database) {
           userId, limits.burstCount, limits.sustainedCount, userId, text]
       )
       return result.affectedRows === 1 ? result.insertId : null
+    },
+
+    /**
+     * An announcement: a row like any message (UserID 0, author "*"), so it takes its place in the
+     * cursor's order and every process delivers it exactly once.
+     */
+    async announce (text: string): Promise<number> {
+      const result = await db.write(
+        'INSERT INTO jenChat_Messages (UserID, Posted, Message, UserName) VALUES (0, NOW(3), ?, ?)',
+        [text, ANNOUNCEMENT_AUTHOR]
+      )
+      return result.insertId
     },
 
     /** Messages after the cursor, oldest first. */

@@ -50,7 +50,7 @@ async function addColumn (db: Database, table: string, column: string, alter: st
   }
 }
 
-const MEMORY_TABLES = ['jenChat_Users', 'jenChat_Messages', 'jenChat_Sessions', 'jenChat_Epoch']
+const MEMORY_TABLES = ['jenChat_Users', 'jenChat_Messages', 'jenChat_Sessions', 'jenChat_Epoch', 'jenChat_Kicks']
 
 /**
  * Gives every MEMORY table the size limit of this app's connections (DB_MEMORY_TABLE_MB). A table
@@ -74,8 +74,9 @@ const ACCESS_DENIED = new Set(['ER_TABLEACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIE
 /**
  * Creates the tables when missing and upgrades a database made by the PHP original (its
  * jenChat_Messages has no UserName column, which the port needs so that messages outlive their
- * author) or by an earlier version of the port (its jenChat_Sessions has no UserID column). Safe
- * to run on every start and from several processes at once.
+ * author; its jenChat_Users has no Joined and Address, which the moderation CLI shows and bans by)
+ * or by an earlier version of the port (its jenChat_Sessions has no UserID column). Safe to run on
+ * every start and from several processes at once.
  */
 export async function applySchema (db: Database, log: { warn: (message: string) => void }): Promise<void> {
   let existed = false
@@ -87,6 +88,10 @@ export async function applySchema (db: Database, log: { warn: (message: string) 
   if (existed) await resizeMemoryTables(db, log)
   await addColumn(db, 'jenChat_Messages', 'UserName',
     "ALTER TABLE jenChat_Messages ADD COLUMN UserName varchar(20) CHARACTER SET ascii NOT NULL DEFAULT ''")
+  await addColumn(db, 'jenChat_Users', 'Joined',
+    'ALTER TABLE jenChat_Users ADD COLUMN Joined timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)')
+  await addColumn(db, 'jenChat_Users', 'Address',
+    "ALTER TABLE jenChat_Users ADD COLUMN Address varchar(45) CHARACTER SET ascii NOT NULL DEFAULT ''")
   const sessionsUpgraded = await addColumn(db, 'jenChat_Sessions', 'UserID',
     'ALTER TABLE jenChat_Sessions ADD COLUMN UserID int unsigned NOT NULL DEFAULT 0, ADD KEY jenChat_Sessions_UserID (UserID)')
   // The sessions of people already in the room stay theirs: the participant is in the data.

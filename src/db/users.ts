@@ -1,6 +1,13 @@
 import type { RowDataPacket } from 'mysql2'
 import type { Database } from './pool.js'
 
+export interface PresentParticipant {
+  id: number
+  handle: string
+  joined: Date
+  address: string
+}
+
 /** jenChat_Users: one row per participant currently in the room. */
 export function createUsersRepository (db: Database) {
   return {
@@ -8,8 +15,9 @@ export function createUsersRepository (db: Database) {
      * Adds a participant unless someone with the same handle (case-insensitive, by the column's
      * collation) polled within the presence window. One statement, so two people racing for a
      * handle can't both get it. Returns the new UserID, or null when the handle is taken.
+     * `address` is the client's, for the moderation CLI (`who`, `ban` by address).
      */
-    async claimHandle (name: string, presenceWindowMs: number): Promise<number | null> {
+    async claimHandle (name: string, presenceWindowMs: number, address = ''): Promise<number | null> {
       // The handle's previous owner left: they and their sessions go.
       await db.write(
         `DELETE u, s FROM jenChat_Users u LEFT JOIN jenChat_Sessions s ON s.UserID = u.UserID
@@ -17,11 +25,11 @@ export function createUsersRepository (db: Database) {
         [name, presenceWindowMs * 1000]
       )
       const result = await db.write(
-        `INSERT INTO jenChat_Users (UserName, LastUpdate)
-         SELECT ?, NOW(3) FROM DUAL
+        `INSERT INTO jenChat_Users (UserName, LastUpdate, Joined, Address)
+         SELECT ?, NOW(3), NOW(3), ? FROM DUAL
           WHERE NOT EXISTS (SELECT 1 FROM jenChat_Users
                              WHERE UserName = ? AND LastUpdate > NOW(3) - INTERVAL ? MICROSECOND)`,
-        [name, name, presenceWindowMs * 1000]
+        [name, address, name, presenceWindowMs * 1000]
       )
       return result.affectedRows === 1 ? result.insertId : null
     },
@@ -55,6 +63,37 @@ export function createUsersRepository (db: Database) {
     /** Ends a participant (logout, a new login in the same browser); the caller ends the session. */
     async remove (userId: number): Promise<void> {
       await db.write('DELETE FROM jenChat_Users WHERE UserID = ?', [userId])
+    },
+
+    /** Who polled within the window, longest present first (the moderation CLI's `who`). */
+    async present (presenceWindowMs: number): Promise<PresentParticipant[]> {
+      const rows = await db.rows<RowDataPacket & { id: number, handle: string, joined: string, address: string }>(
+        `SELECT UserID AS id, UserName AS handle, UNIX_TIMESTAMP(Joined) AS joined, Address AS address
+           FROM jenChat_Users WHERE LastUpdate > NOW(3) - INTERVAL ? MICROSECOND ORDER BY Joined, UserID`,
+        [presenceWindowMs * 1000]
+      )
+      return rows.map((row) => ({ id: row.id, handle: row.handle, joined: new Date(Number(row.joined) * 1000), address: row.address }))
+    },
+
+    /** How many polled within the window (metrics; a probe, so it tells whether the database answers). */
+    async countPresent (presenceWindowMs: number): Promise<number> {
+      const rows = await db.rows<RowDataPacket & { n: number | string }>(
+        'SELECT COUNT(*) AS n FROM jenChat_Users WHERE LastUpdate > NOW(3) - INTERVAL ? MICROSECOND',
+        [presenceWindowMs * 1000], { probe: true }
+      )
+      return Number(rows[0]?.n ?? 0)
+    },
+
+    /** Participants (present or not yet collected) with this handle (case-insensitive, by the column's collation). */
+    async withHandle (handle: string): Promise<number[]> {
+      const rows = await db.rows<RowDataPacket & { id: number }>('SELECT UserID AS id FROM jenChat_Users WHERE UserName = ?', [handle])
+      return rows.map((row) => row.id)
+    },
+
+    /** Participants who logged in from this address. */
+    async fromAddress (address: string): Promise<number[]> {
+      const rows = await db.rows<RowDataPacket & { id: number }>('SELECT UserID AS id FROM jenChat_Users WHERE Address = ?', [address])
+      return rows.map((row) => row.id)
     },
 
     /** Garbage collection: participants whose browser stopped polling, with their sessions. */

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { loginPage, logoutPage } from '../../views/login.js'
+import { normalizeAddress } from '../client-address.js'
 import type { Config } from '../config.js'
+import type { Ban } from '../db/bans.js'
 import { isTableFull } from '../db/pool.js'
 import { sendPage, single } from '../http.js'
 import type { Services } from '../services.js'
@@ -20,6 +22,16 @@ export const LOGIN_ERRORS = {
   tooMany: 'Too many people have joined from your address just now. Please wait a minute and try again.'
 } as const
 
+/** The refusal of a banned handle or address (status 403). */
+export function bannedError (ban: Ban): string {
+  const until = ban.remainingSeconds === null
+    ? 'until a moderator lifts the ban'
+    : `for another ${Math.max(1, Math.ceil(ban.remainingSeconds / 60))} minute(s)`
+  return `You may not join the chat ${until}${ban.reason === '' ? '.' : `: ${ban.reason}`}`
+}
+
+const KICKED_NOTICE = 'A moderator removed you from the chat'
+
 export const LOGIN_NOTICES: Record<string, string> = {
   expired: 'Your chat session has ended (your browser stopped polling, you logged in elsewhere, or the server was restarted). Please join again.'
 }
@@ -37,9 +49,19 @@ export function logoutUrl (config: Pick<Config, 'logoutNeedsToken'>, participant
 }
 
 export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { users, messages, room, loginThrottle, loginLimit, garbageCollector, config } = services
+  const { users, messages, room, loginThrottle, loginLimit, garbageCollector, config, metrics, bans, kickNotices } = services
   const cookieName = sessionCookieName(config)
   const cookieOptions = sessionCookieOptions(config)
+
+  /** The login page's notice named by ?reason= (a kick's reason only when the chat signed it). */
+  function noticeFor (query: unknown): string | undefined {
+    const reason = single(query, 'reason')
+    if (reason === 'kicked') {
+      const why = kickNotices.verified(single(query, 'why'), single(query, 'sig'))
+      return why === undefined ? undefined : why === '' ? `${KICKED_NOTICE}.` : `${KICKED_NOTICE}: ${why}`
+    }
+    return reason !== undefined && Object.hasOwn(LOGIN_NOTICES, reason) ? LOGIN_NOTICES[reason] : undefined
+  }
 
   /**
    * login.php?logout=true, by GET (the Logout link) or POST (the confirmation form). Ends the
@@ -85,26 +107,30 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
 
   app.get('/login.php', async (request, reply) => {
     if (single(request.query, 'logout') === 'true') return await logout(request, reply, single(request.query, 'token'))
-    const reason = single(request.query, 'reason')
-    const notice = reason !== undefined && Object.hasOwn(LOGIN_NOTICES, reason) ? LOGIN_NOTICES[reason] : undefined
+    const notice = noticeFor(request.query)
     return sendPage(reply, loginPage(notice === undefined ? {} : { notice }))
   })
 
   app.post('/login.php', async (request, reply) => {
     if (single(request.query, 'logout') === 'true') return await logout(request, reply, single(request.body, 'token'))
     const raw = single(request.body, 'who')
-    if (raw === undefined) return sendPage(reply, loginPage({ error: LOGIN_ERRORS.empty }), 400)
+    if (raw === undefined) {
+      metrics.loginRefused('empty')
+      return sendPage(reply, loginPage({ error: LOGIN_ERRORS.empty }), 400)
+    }
     const who = raw.trim()
-    const address = request.ip
+    const address = normalizeAddress(request.ip)
 
     // Only refusals are limited, and a blocked address still gets in with a valid free handle:
     // a whole classroom joins at once from one NAT address, and one pupil's typos mustn't lock it out.
     const refuse = (error: string, status: number): FastifyReply => {
       if (loginThrottle.isBlocked(address)) {
+        metrics.loginRefused('throttled')
         return sendPage(reply.header('retry-after', Math.ceil(config.limits.loginFailureWindowMs / 1000)),
           loginPage({ who, error: LOGIN_ERRORS.throttled }), 429)
       }
       loginThrottle.recordFailure(address)
+      metrics.loginRefused(refusalReason(error))
       return sendPage(reply, loginPage({ who, error }), status)
     }
     if (who === '') return refuse(LOGIN_ERRORS.empty, 400)
@@ -116,11 +142,26 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     // script can't fill the tables. Checked before any query.
     if (!loginLimit.take(address)) {
       request.log.warn({ address }, 'login limit reached for this address')
+      metrics.loginRefused('tooMany')
       return sendPage(reply.header('retry-after', loginLimit.retryAfterSeconds(address)), loginPage({ who, error: LOGIN_ERRORS.tooMany }), 429)
     }
     const tableFull = (table: string): FastifyReply => {
       request.log.warn(`${table} is full (max_heap_table_size)`)
+      metrics.loginRefused('full')
       return sendPage(reply.header('retry-after', 30), loginPage({ who, error: LOGIN_ERRORS.full }), 503)
+    }
+
+    // A ban (jenChat_Bans, written by the moderation CLI) is read only for a handle that could join.
+    let ban: Ban | null
+    try {
+      ban = await bans.find(who, address)
+    } catch (error) {
+      loginLimit.giveBack(address)
+      throw error
+    }
+    if (ban !== null) {
+      loginLimit.giveBack(address)
+      return refuse(bannedError(ban), 403)
     }
 
     let userId: number | null
@@ -128,7 +169,7 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     try {
       // Read before the participant exists: everything posted from now on reaches them.
       joinCursor = await messages.lastId()
-      userId = await withRoomMade(async () => await users.claimHandle(who, config.timings.presenceWindowMs))
+      userId = await withRoomMade(async () => await users.claimHandle(who, config.timings.presenceWindowMs, address))
     } catch (error) {
       loginLimit.giveBack(address)
       if (!isTableFull(error)) throw error
@@ -162,6 +203,13 @@ export const loginRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
       if (!isTableFull(error)) throw error
       return tableFull('jenChat_Sessions')
     }
+    metrics.login()
     return await reply.redirect('./chat.php', 302)
   })
+}
+
+/** The metrics label of a refusal: the LOGIN_ERRORS key of its text, else "banned". */
+function refusalReason (error: string): string {
+  for (const [key, text] of Object.entries(LOGIN_ERRORS)) if (text === error) return key
+  return 'banned'
 }

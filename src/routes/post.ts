@@ -22,7 +22,7 @@ export const POST_NOTICES: Record<string, string> = {
 export const SESSION_ENDED_URL = './login.php?logout=true&reason=expired'
 
 export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { messages, room, garbageCollector, config } = services
+  const { messages, room, garbageCollector, config, metrics, wordFilter } = services
   const { limits } = config
 
   app.get('/post.php', async (request, reply) => {
@@ -35,28 +35,40 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
 
   app.post('/post.php', async (request, reply) => {
     const participant = participantOf(request)
-    if (participant === null) return sendPage(reply, leaveChat(SESSION_ENDED_URL), 403)
+    if (participant === null) {
+      metrics.postRefused('not-logged-in')
+      return sendPage(reply, leaveChat(SESSION_ENDED_URL), 403)
+    }
 
     const raw = single(request.body, 'message')
     const token = single(request.body, 'token')
-    if (raw === undefined) return sendPage(reply, postRefused('No message was sent.'), 400)
+    if (raw === undefined) {
+      metrics.postRefused('bad-request')
+      return sendPage(reply, postRefused('No message was sent.'), 400)
+    }
     // A form on another site can post here with this browser's cookie; it can't read the token.
     if (!hasToken(participant, token)) {
+      metrics.postRefused('forged')
       return sendPage(reply, postRefused(POST_NOTICES.forged as string), 403)
     }
     // Refusals redirect like successes (POST-redirect-GET), so they add no history entries either.
-    const refuse = async (code: string) => await reply.redirect(`post.php?notice=${code}`, 302)
+    const refuse = async (code: string) => {
+      metrics.postRefused(code)
+      return await reply.redirect(`post.php?notice=${code}`, 302)
+    }
     if (room.isGone(participant.userId)) return await refuse('expired')
 
     const message = prepareMessage(raw)
     if (!message.ok) return await refuse(message.reason)
+    // Masked before anything compares it, so a duplicate is judged on what is stored.
+    const text = wordFilter.mask(message.text)
 
     try {
       await garbageCollector.onPost()
 
       // Flood control and the insert are one statement (see messages.post); only a refusal costs
       // a second query, to tell the sender why.
-      const id = await messages.post(participant.userId, message.text, limits)
+      const id = await messages.post(participant.userId, text, limits)
       if (id === null) {
         const history = await messages.postingHistory(participant.userId, limits.burstWindowMs, limits.sustainedWindowMs)
         if (!history.present) {
@@ -64,10 +76,10 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
           room.markGone(participant.userId)
           return await refuse('expired')
         }
-        return await refuse(history.lastText === message.text ? 'duplicate' : 'flood')
+        return await refuse(history.lastText === text ? 'duplicate' : 'flood')
       }
       // The sender's own next poll (on this process) sees the message without waiting for the timer.
-      if (!room.addPosted({ id, name: participant.handle, text: message.text })) await room.refresh().catch(() => undefined)
+      if (!room.addPosted({ id, name: participant.handle, text })) await room.refresh().catch(() => undefined)
     } catch (error) {
       if (isTableFull(error)) {
         garbageCollector.collectOnNextPost()
@@ -79,6 +91,7 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
       else request.log.error({ err: error }, 'cannot store a message')
       return await refuse('failed')
     }
+    metrics.post()
     return await reply.redirect('post.php', 302)
   })
 }

@@ -11,7 +11,7 @@ const CURSOR = /^\d{1,10}$/
 const SESSION_ENDED = './login.php?reason=expired'
 
 export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { room, config, sessionStore, sessionCookies } = services
+  const { room, config, sessionStore, sessionCookies, metrics, kickNotices } = services
   const { pollIntervalMs } = config.timings
   const cookieName = sessionCookieName(config)
 
@@ -28,6 +28,9 @@ export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (a
       const nextPollMs = delivery.complete ? pollIntervalMs : 0
       page = new SharedPage(Buffer.from(messagesPoll(delivery.html, delivery.cursor, nextPollMs)))
       deliveryPages.set(delivery, page)
+      metrics.deliveryBuilt()
+    } else {
+      metrics.deliveryShared()
     }
     return page
   }
@@ -45,14 +48,17 @@ export const threadRoutes: FastifyPluginAsync<{ services: Services }> = async (a
   }
 
   app.get('/thread.php', { logLevel: frequentRouteLogLevel(config.logLevel) }, async (request, reply) => {
+    metrics.poll()
     const session = await sessionOf(request)
     const participant = session?.participant ?? null
     if (session === null || participant === null) return sendPage(reply, leaveChat(SESSION_ENDED), 403)
     if (room.isGone(participant.userId)) {
-      // Logged out elsewhere or collected: end this session too, and take the window to the login page.
+      // Logged out elsewhere, collected or kicked: end this session too, and take the window to the
+      // login page (which says why, after a kick).
       await sessionStore.remove(session.id)
       reply.clearCookie(cookieName, sessionCookieOptions(config))
-      return sendPage(reply, leaveChat(SESSION_ENDED), 403)
+      const kickReason = kickNotices.reasonFor(participant.userId)
+      return sendPage(reply, leaveChat(kickReason === undefined ? SESSION_ENDED : kickNotices.loginUrl(kickReason)), 403)
     }
     room.markPresent(participant.userId)
 

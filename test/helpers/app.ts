@@ -96,8 +96,11 @@ export class Person {
   token = ''
   cursorUrl = '/thread.php'
 
-  /** The app (process) this person's browser talks to; switch it to act through another process. */
-  constructor (public app: FastifyInstance, readonly handle: string) {}
+  /**
+   * The app (process) this person's browser talks to; switch it to act through another process.
+   * `address` is the browser's client address as the app sees it.
+   */
+  constructor (public app: FastifyInstance, readonly handle: string, readonly address = '127.0.0.1') {}
 
   private remember (response: LightMyRequestResponse): void {
     for (const cookie of response.cookies) {
@@ -115,7 +118,7 @@ export class Person {
       headers['content-type'] = 'application/x-www-form-urlencoded'
       payload = new URLSearchParams(form).toString()
     }
-    const response = await this.app.inject({ method, url, headers, payload })
+    const response = await this.app.inject({ method, url, headers, payload, remoteAddress: this.address })
     this.remember(response)
     return response
   }
