@@ -84,7 +84,8 @@ function table (rows: string[][]): string[] {
 
 function duration (seconds: number): string {
   const minutes = Math.max(0, Math.round(seconds / 60))
-  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`
+  if (minutes < 60) return `${minutes} min`
+  return minutes % 60 === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`
 }
 
 async function run (moderation: Moderation, command: string, args: string[], out: Output): Promise<void> {
