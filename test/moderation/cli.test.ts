@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EXIT, runCli } from '../../src/moderation-cli.js'
-import { Person, buildTestApp, decodeEntities, useFreshApp } from '../helpers/app.js'
-import { xhtmlErrors } from '../helpers/legacy.js'
+import { Person, buildTestApp, createTestDatabase, decodeEntities, useFreshApp } from '../helpers/app.js'
+import { es3Problems, xhtmlErrors } from '../helpers/legacy.js'
 
 const t = useFreshApp()
 // The tables useFreshApp doesn't empty: they are this file's.
@@ -39,6 +39,8 @@ function windowSentTo (body: string): string | null {
 async function pollEnded (person: Person): Promise<string> {
   const response = await person.request('GET', person.cursorUrl)
   expect(response.statusCode, response.body).toBe(403)
+  expect(xhtmlErrors(response.body)).toBe('')
+  expect(es3Problems(response.body)).toEqual([])
   return windowSentTo(response.body) as string
 }
 
@@ -297,7 +299,14 @@ describe('the command line', () => {
     const missing = new URL(t.database.url)
     missing.pathname = '/jenchat_test_no_such_database'
     expect(await runCli(['bans'], { DATABASE_URL: missing.toString() }, io)).toBe(EXIT.database)
-    expect(errors.pop()).toMatch(/^the database at 127\.0\.0\.1:3306\/jenchat_test_no_such_database refused: Unknown database/)
+    expect(errors.pop()).toContain(`the database at ${missing.host}/jenchat_test_no_such_database refused: Unknown database`)
+    const empty = await createTestDatabase()
+    try {
+      expect(await runCli(['who'], { DATABASE_URL: empty.url }, io)).toBe(EXIT.database)
+      expect(errors.pop()).toBe(`the chat's tables are not in the database at ${new URL(empty.url).host}/${empty.name} yet: start the server once (npm start creates them)`)
+    } finally {
+      await empty.drop()
+    }
     expect(await runCli(['who'], { DATABASE_URL: 'postgres://x/y' }, io)).toBe(EXIT.config)
     expect(errors.pop()).toContain('DATABASE_URL must start with mysql://')
   })

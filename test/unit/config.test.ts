@@ -77,6 +77,21 @@ describe('login limit and logout token', () => {
   })
 })
 
+describe('METRICS_ALLOW', () => {
+  it('is loopback by default, "none" for nobody, else addresses and CIDR ranges, each checked', () => {
+    expect(loadConfig({}).metricsAllow).toEqual(['127.0.0.1', '::1'])
+    expect(loadConfig({ METRICS_ALLOW: 'none' }).metricsAllow).toEqual([])
+    expect(loadConfig({ METRICS_ALLOW: ' 10.0.0.0/8 ,::1, 2001:db8::/32' }).metricsAllow).toEqual(['10.0.0.0/8', '::1', '2001:db8::/32'])
+    expect(() => loadConfig({ METRICS_ALLOW: 'localhost,10.0.0.0/33,::1/129,1.2.3.4/8/8,10.0.0.0/x' })).toThrow(new ConfigError([
+      'METRICS_ALLOW must list addresses or CIDR ranges (or be "none"), got "localhost"',
+      'METRICS_ALLOW must list addresses or CIDR ranges (or be "none"), got "10.0.0.0/33"',
+      'METRICS_ALLOW must list addresses or CIDR ranges (or be "none"), got "::1/129"',
+      'METRICS_ALLOW must list addresses or CIDR ranges (or be "none"), got "1.2.3.4/8/8"',
+      'METRICS_ALLOW must list addresses or CIDR ranges (or be "none"), got "10.0.0.0/x"'
+    ]))
+  })
+})
+
 describe('frequentRouteLogLevel', () => {
   it('logs polls and health checks at warn, or quieter when LOG_LEVEL is quieter', () => {
     expect(['trace', 'debug', 'info', 'warn'].map(frequentRouteLogLevel)).toEqual(['warn', 'warn', 'warn', 'warn'])
