@@ -88,6 +88,19 @@ describe('GET /metrics', () => {
     for (const address of ['::1', '::ffff:127.0.0.1']) expect((await scrape(t.app, address)).statusCode, address).toBe(200)
   })
 
+  it('costs a stranger no query (only an allowed scrape counts the participants)', async () => {
+    await t.app.jenchat.room.stop()
+    try {
+      const before = t.app.jenchat.db.statementsSent
+      for (let i = 0; i < 5; i++) expect((await scrape(t.app, '192.0.2.1')).statusCode).toBe(404)
+      expect(t.app.jenchat.db.statementsSent).toBe(before)
+      await scrape(t.app)
+      expect(t.app.jenchat.db.statementsSent).toBe(before + 1)
+    } finally {
+      await t.app.jenchat.room.start()
+    }
+  })
+
   it('follows METRICS_ALLOW (addresses and ranges; "none" turns it off)', async () => {
     const ranges = await buildTestApp(t.database.url, { METRICS_ALLOW: '10.0.0.0/8, 2001:db8::/32' })
     const none = await buildTestApp(t.database.url, { METRICS_ALLOW: 'none' })
