@@ -22,7 +22,7 @@ export const POST_NOTICES: Record<string, string> = {
 export const SESSION_ENDED_URL = './login.php?logout=true&reason=expired'
 
 export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const { messages, room, garbageCollector, config, metrics, wordFilter } = services
+  const { messages, room, garbageCollector, config, metrics, wordFilter, kickNotices } = services
   const { limits } = config
 
   app.get('/post.php', async (request, reply) => {
@@ -56,7 +56,15 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
       metrics.postRefused(code)
       return await reply.redirect(`post.php?notice=${code}`, 302)
     }
-    if (room.isGone(participant.userId)) return await refuse('expired')
+    // A moderator's kick takes the whole window to the login page with the reason, as a poll would.
+    const kicked = (reason: string) => {
+      metrics.postRefused('kicked')
+      return sendPage(reply, leaveChat(kickNotices.loginUrl(reason)), 403)
+    }
+    if (room.isGone(participant.userId)) {
+      const reason = kickNotices.reasonFor(participant.userId)
+      return reason === undefined ? await refuse('expired') : kicked(reason)
+    }
 
     const message = prepareMessage(raw)
     if (!message.ok) return await refuse(message.reason)
@@ -72,9 +80,11 @@ export const postRoutes: FastifyPluginAsync<{ services: Services }> = async (app
       if (id === null) {
         const history = await messages.postingHistory(participant.userId, limits.burstWindowMs, limits.sustainedWindowMs)
         if (!history.present) {
-          // Collected for idleness: the original let them post into the void.
+          // Collected for idleness (the original let them post into the void), or kicked.
+          await kickNotices.learn([participant.userId])
           room.markGone(participant.userId)
-          return await refuse('expired')
+          const reason = kickNotices.reasonFor(participant.userId)
+          return reason === undefined ? await refuse('expired') : kicked(reason)
         }
         return await refuse(history.lastText === text ? 'duplicate' : 'flood')
       }

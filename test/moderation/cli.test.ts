@@ -107,6 +107,21 @@ describe('kick', () => {
     }
   })
 
+  it('a kicked participant who posts before their next poll is sent to the login page with the reason too', async () => {
+    const alice = new Person(t.app, 'alice')
+    await alice.join()
+    await chat('kick', 'alice', 'no more')
+    const response = await alice.say('one more thing')
+    expect(response.statusCode).toBe(403)
+    expect(xhtmlErrors(response.body)).toBe('')
+    const to = windowSentTo(response.body) as string
+    expect(to).toMatch(/^\/login\.php\?reason=kicked&why=no%20more&sig=/)
+    expect((await t.app.inject({ url: to })).body).toContain('<p class="notice">A moderator removed you from the chat: no more</p>')
+    expect(await t.database.query('SELECT * FROM jenChat_Messages')).toEqual([])
+    // The next post knows without asking.
+    expect(windowSentTo((await alice.say('and another')).body)).toBe(to)
+  })
+
   it('shows no reason the chat did not sign', async () => {
     const alice = new Person(t.app, 'alice')
     await alice.join()
