@@ -111,12 +111,17 @@ describe('exactly once, in posting order (defect 1)', () => {
     const app = await newApp()
     const alice = new Person(app, 'alice')
     await alice.join()
-    await alice.say('one')
-    for (const c of ['x', '-1', '1e3', '99999999999', '', '%00']) {
-      alice.cursorUrl = `/thread.php?c=${c}`
-      const response = await alice.request('GET', alice.cursorUrl)
-      expect(response.statusCode, c).toBe(200)
-      expect(response.body).toContain('setTimeout(')
+    await alice.say('before bob')
+    const bob = new Person(app, 'bob')
+    await bob.join()
+    await alice.say('after bob')
+    // Each garbage cursor answers as a cursor at bob's join point: what came after, nothing before,
+    // and the next poll starts after the newest message.
+    for (const c of ['x', '-1', '1e3', '99999999999', '', '%00', '0x0', '1,2', '00000000001']) {
+      bob.cursorUrl = `/thread.php?c=${c}`
+      expect((await bob.poll()).map((m) => m.text), c).toEqual(['after bob'])
+      expect(bob.cursorUrl, c).toMatch(/^\/thread\.php\?c=\d+$/)
+      expect(await bob.poll(), c).toEqual([])
     }
   })
 })
