@@ -68,10 +68,14 @@ export function createSessionStore (sessions: SessionsRepository, options: Sessi
   })
   const lifetimeSeconds = Math.ceil(options.lifetimeMs / 1000)
 
-  function remember (sessionId: string, json: string): CachedSession {
+  /**
+   * Keeps a session read from the database for `cacheMs`, but never past the end of its absolute
+   * lifetime: a process that has it cached refuses it from then on, like one that reads the row.
+   */
+  function remember (sessionId: string, json: string, remainingMs: number): CachedSession {
     const entry = { json, parsed: Object.freeze(JSON.parse(json) as Record<string, unknown>) }
     missing.delete(sessionId)
-    cache.set(sessionId, entry)
+    cache.set(sessionId, entry, { ttl: Math.max(1, Math.min(options.cacheMs, remainingMs)) })
     return entry
   }
 
@@ -79,12 +83,12 @@ export function createSessionStore (sessions: SessionsRepository, options: Sessi
     const cached = cache.get(sessionId)
     if (cached !== undefined) return cached
     if (missing.has(sessionId)) return null
-    const json = await sessions.find(sessionId)
-    if (json === null) {
+    const found = await sessions.find(sessionId)
+    if (found === null) {
       missing.set(sessionId, true)
       return null
     }
-    return remember(sessionId, json)
+    return remember(sessionId, found.data, found.remainingMs)
   }
 
   const store = {
@@ -105,7 +109,10 @@ export function createSessionStore (sessions: SessionsRepository, options: Sessi
       // The participant's id in its own column: the session ends with the participant (see db/users.ts).
       const userId = typeof session.userId === 'number' ? session.userId : 0
       sessions.save(sessionId, json, lifetimeSeconds, userId).then(() => {
-        remember(sessionId, json)
+        // A new session lives `lifetimeMs`; a changed one keeps its end, which only the row knows:
+        // the next read fetches it.
+        missing.delete(sessionId)
+        cache.delete(sessionId)
         callback()
       }, (error: unknown) => callback(error))
     },

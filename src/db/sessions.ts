@@ -4,11 +4,14 @@ import type { Database } from './pool.js'
 /** jenChat_Sessions: the session store's table. Expiry uses the database server's clock. */
 export function createSessionsRepository (db: Database) {
   return {
-    async find (sessionId: string): Promise<string | null> {
-      const rows = await db.rows<RowDataPacket & { data: string }>(
-        'SELECT Data AS data FROM jenChat_Sessions WHERE SessionID = ? AND Expires > UNIX_TIMESTAMP()', [sessionId]
+    /** The session's data and how long it has left to live (by the database's clock), or null. */
+    async find (sessionId: string): Promise<{ data: string, remainingMs: number } | null> {
+      const rows = await db.rows<RowDataPacket & { data: string, remainingMs: number | string }>(
+        `SELECT Data AS data, (Expires - UNIX_TIMESTAMP(NOW(3))) * 1000 AS remainingMs
+           FROM jenChat_Sessions WHERE SessionID = ? AND Expires > UNIX_TIMESTAMP(NOW(3))`, [sessionId]
       )
-      return rows[0]?.data ?? null
+      const row = rows[0]
+      return row === undefined ? null : { data: row.data, remainingMs: Number(row.remainingMs) }
     },
 
     /**

@@ -224,4 +224,24 @@ describe('sessions', () => {
       await other.close()
     }
   })
+
+  it('end at their absolute lifetime in a process that has them cached, too', async () => {
+    const alice = new Person(t.app, 'alice')
+    await alice.join()
+    // The session's lifetime ends in about two seconds (Expires is kept in whole seconds of the
+    // database's clock); a second process reads it now and keeps it in its cache (60 s normally).
+    await t.database.query('UPDATE jenChat_Sessions SET Expires = UNIX_TIMESTAMP() + 2')
+    const other = await buildTestApp(t.database.url)
+    try {
+      alice.app = other
+      expect((await alice.request('GET', '/chat.php')).statusCode).toBe(200)
+      await alice.poll()
+      await new Promise((resolve) => setTimeout(resolve, 2100))
+      expect(await t.database.query('SELECT SessionID FROM jenChat_Sessions WHERE Expires > UNIX_TIMESTAMP()')).toEqual([])
+      expect((await alice.request('GET', alice.cursorUrl)).statusCode).toBe(403)
+      expect((await other.inject({ url: '/chat.php', headers: { cookie: alice.cookie } })).headers.location).toBe('./login.php')
+    } finally {
+      await other.close()
+    }
+  })
 })
