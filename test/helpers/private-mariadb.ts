@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,7 +26,8 @@ async function freePort (): Promise<number> {
 export interface PrivateMariaDb {
   /** mysql://root@127.0.0.1:PORT/jenchat */
   url: string
-  start(): Promise<void>
+  /** Starts the server; `initSql` (one statement a line) runs as it starts, before any client connects. */
+  start(options?: { initSql?: string[] }): Promise<void>
   stop(): Promise<void>
   destroy(): Promise<void>
 }
@@ -58,13 +59,18 @@ export async function createPrivateMariaDb (options: { maxHeapTableSize?: number
 
   const instance: PrivateMariaDb = {
     url: `mysql://root@127.0.0.1:${port}/jenchat`,
-    async start () {
+    async start (startOptions = {}) {
       const args = [
         '--no-defaults', `--datadir=${dataDir}`, `--socket=${join(dir, 'sock')}`, `--port=${port}`,
         '--bind-address=127.0.0.1', '--user=root', '--skip-log-bin', '--innodb-buffer-pool-size=8M',
         `--pid-file=${join(dir, 'pid')}`
       ]
       if (options.maxHeapTableSize !== undefined) args.push(`--max-heap-table-size=${options.maxHeapTableSize}`)
+      if (startOptions.initSql !== undefined) {
+        const initFile = join(dir, 'init.sql')
+        writeFileSync(initFile, startOptions.initSql.join('\n') + '\n')
+        args.push(`--init-file=${initFile}`)
+      }
       child = spawn(MARIADBD, args, { stdio: 'ignore' })
       await waitUntilUp()
     },
