@@ -1,6 +1,11 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, startTestServer, type TestDatabase, type TestServer } from '../helpers/app.js'
+import { createTestDatabase, startTestServer, TEST_SECRET, type TestDatabase, type TestServer } from '../helpers/app.js'
+
+// `npm test` builds dist/ before running vitest: the file-limit test runs the real entry point.
+const SERVER = new URL('../../dist/src/server.js', import.meta.url).pathname
 
 let database: TestDatabase
 let server: TestServer
@@ -41,21 +46,90 @@ describe('slow or stuck clients', () => {
     expect(reply.startsWith('HTTP/1.1 408')).toBe(true)
   })
 
-  it('does not stop others from being served meanwhile, and refuses bodies over 8 KiB', async () => {
-    const stuck = Array.from({ length: 50 }, () => connect(port, '127.0.0.1').setNoDelay(true))
-    for (const socket of stuck) socket.write('GET / HTTP/1.1\r\n')
+  it('refuses bodies over 8 KiB', async () => {
+    const big = await fetch(`${server.baseUrl}/login.php`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'who=' + 'a'.repeat(9000)
+    })
+    expect(big.status).toBe(413)
+    expect(await big.text()).toBe('Request body too large\n')
+  })
+})
+
+describe('stuck clients that take every connection the process may open', () => {
+  // The real server process, limited to 100 open files (production has a limit too, e.g. 20,000):
+  // 150 clients that never finish their request line take all of them, and Node refuses everyone
+  // else until the stuck ones are cut off after REQUEST_TIMEOUT_MS. Without that cut-off (Node's
+  // own header timeout is a minute) nobody else would be served.
+  const OPEN_FILES = 100
+  const STUCK = 150
+  const REQUEST_TIMEOUT_MS = 3000
+
+  it('are cut off, so that others are served again within REQUEST_TIMEOUT_MS', async () => {
+    const stuckDatabase = await createTestDatabase()
+    const child = spawn('prlimit', [`--nofile=${OPEN_FILES}:${OPEN_FILES}`, process.execPath, SERVER], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: stuckDatabase.url,
+        SESSION_SECRET: TEST_SECRET,
+        REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS)
+      },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    const stuck: Socket[] = []
     try {
-      const ok = await fetch(`${server.baseUrl}/login.php`)
-      expect(ok.status).toBe(200)
-      const big = await fetch(`${server.baseUrl}/login.php`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'who=' + 'a'.repeat(9000)
-      })
-      expect(big.status).toBe(413)
-      expect((await big.text()).trimEnd()).toBe('Request body too large')
+      let listening: RegExpExecArray | null = null
+      for (let i = 0; i < 400 && listening === null && child.exitCode === null; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        listening = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)
+      }
+      if (listening === null) throw new Error(`server did not start: ${output}`)
+      const serverPort = Number(listening[1])
+
+      for (let i = 0; i < STUCK; i++) {
+        const socket = connect(serverPort, '127.0.0.1')
+        socket.on('error', () => undefined)
+        socket.write('GET / HTTP/1.1\r\n')
+        stuck.push(socket)
+      }
+      const started = performance.now()
+      // The premise: right now nobody else gets an answer (every file the process may open is taken).
+      expect(await statusLine(serverPort)).toBe('')
+      let answer = ''
+      while (answer === '' && performance.now() - started < REQUEST_TIMEOUT_MS + 4000) {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        answer = await statusLine(serverPort)
+      }
+      expect(answer).toBe('HTTP/1.1 200 OK')
+      expect(child.exitCode).toBeNull()
     } finally {
       for (const socket of stuck) socket.destroy()
+      child.kill('SIGTERM')
+      if (child.exitCode === null) await once(child, 'exit')
+      await stuckDatabase.drop()
     }
   })
 })
+
+/** GET /login.php on a new connection: the response's status line, or '' when refused or closed without one. */
+async function statusLine (serverPort: number): Promise<string> {
+  return await new Promise((resolve) => {
+    const socket = connect(serverPort, '127.0.0.1')
+    let reply = ''
+    socket.setEncoding('latin1')
+    socket.setTimeout(2000, () => socket.destroy())
+    socket.on('error', () => undefined)
+    socket.on('data', (chunk: string) => {
+      reply += chunk
+      if (reply.includes('\r\n')) socket.destroy()
+    })
+    socket.on('close', () => { resolve(reply.includes('\r\n') ? reply.slice(0, reply.indexOf('\r\n')) : '') })
+    socket.write('GET /login.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  })
+}
