@@ -8,7 +8,7 @@ import { DOCTYPE } from './layout.js'
  * fetched once a second by every participant, so its empty answer is kept to a few hundred bytes.
  */
 
-const OPEN = DOCTYPE + '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>poll</title></head><body>'
+const OPEN = DOCTYPE + '<html xmlns="http://www.w3.org/1999/xhtml"><head><title></title></head><body>'
 const CLOSE = '</body></html>'
 
 function frame (body: string, script: string): string {
