@@ -57,7 +57,8 @@ const MEMORY_TABLES = ['jenChat_Users', 'jenChat_Messages', 'jenChat_Sessions', 
  * keeps the max_heap_table_size it was created with (the server's 16 MB default, if the PHP
  * original made it), and after a database restart it gets the value of whichever client opens it
  * first. ALTER … ENGINE=MEMORY applies this connection's value and keeps the rows and the
- * AUTO_INCREMENT counter.
+ * AUTO_INCREMENT counter. It also converts a tutorial table made in another engine: delivery in id
+ * order relies on MEMORY's table lock (see sql/schema.sql).
  */
 export async function resizeMemoryTables (db: Database, log: { warn: (message: string) => void }): Promise<void> {
   try {

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SERVER_NODE_OPTIONS } from '../../bench/target-server.js'
-import { createTestDatabase, TEST_SECRET, type TestDatabase } from '../helpers/app.js'
+import { buildTestApp, createTestDatabase, TEST_SECRET, type TestDatabase } from '../helpers/app.js'
 import { SERVER, startServerProcess as startServer, waitForListening } from '../helpers/server-process.js'
 
 let database: TestDatabase
@@ -71,6 +71,31 @@ describe('the server process', () => {
       expect(await legacy.query('SELECT Message FROM jenChat_Messages')).toEqual([{ Message: 'from php' }])
       server.child.kill('SIGTERM')
       await once(server.child, 'exit')
+    } finally {
+      await legacy.drop()
+    }
+  })
+})
+
+describe('tutorial tables in another engine', () => {
+  it('are converted to MEMORY at start, keeping their rows, because delivery depends on it', async () => {
+    // Followers of the tutorial who skipped its MEMORY advice have MyISAM (or InnoDB) tables.
+    const legacy = await createTestDatabase()
+    try {
+      await legacy.query(`CREATE TABLE jenChat_Users (UserID int(10) unsigned NOT NULL auto_increment,
+        UserName varchar(20) NOT NULL default '', LastUpdate timestamp NOT NULL, PRIMARY KEY (UserID)) ENGINE=MyISAM`)
+      await legacy.query(`CREATE TABLE jenChat_Messages (MessageID int(10) unsigned NOT NULL auto_increment,
+        UserID int(10) unsigned NOT NULL default '0', Posted timestamp NOT NULL, Message varchar(255) NOT NULL default '',
+        PRIMARY KEY (MessageID)) ENGINE=InnoDB`)
+      await legacy.query("INSERT INTO jenChat_Users (UserName, LastUpdate) VALUES ('old', NOW())")
+      await legacy.query("INSERT INTO jenChat_Messages (UserID, Posted, Message) VALUES (1, NOW(), 'from php')")
+      const app = await buildTestApp(legacy.url)
+      await app.close()
+      for (const table of ['jenChat_Users', 'jenChat_Messages']) {
+        expect(await createStatement(legacy, table)).toMatch(/\) ENGINE=MEMORY /)
+      }
+      expect(await legacy.query('SELECT Message FROM jenChat_Messages')).toEqual([{ Message: 'from php' }])
+      expect(await legacy.query('SELECT UserName FROM jenChat_Users')).toEqual([{ UserName: 'old' }])
     } finally {
       await legacy.drop()
     }
