@@ -113,6 +113,32 @@ describe.each(ENGINES)('the chat in %s', (engine) => {
     expect(await transcript(carol)).toEqual(lines)
   })
 
+  it('when handing messages to the chat page fails, the thread frame polls the old cursor again: nothing is lost', async () => {
+    const server = await startChat({ env: FAST_POLLS })
+    const alice = await openPerson(b.browser)
+    const bob = await openPerson(b.browser)
+    await join(alice, server, 'alice')
+    await join(bob, server, 'bob')
+    // Bob's chat page throws the first two times the thread frame hands it messages.
+    await bob.evaluate(`(function () {
+      var real = window.insertMessages
+      window.jenchatFailures = 0
+      window.insertMessages = function (html) {
+        if (window.jenchatFailures < 2) { window.jenchatFailures++; throw new Error('not now') }
+        real(html)
+      }
+    })()`)
+    await say(alice, 'first')
+    await say(alice, 'second')
+    await waitForLine(bob, 'alice: second')
+    expect(await bob.evaluate<number>('window.jenchatFailures')).toBe(2)
+    await say(alice, 'third')
+    await waitForLine(bob, 'alice: third')
+    // A duplicate would come with a later poll: give the window two more.
+    await waitForPolls(bob, 2)
+    expect(await transcript(bob)).toEqual(['alice: first', 'alice: second', 'alice: third'])
+  })
+
   it('never reloads the chat page while polling and posting: only the worker frames navigate', async () => {
     const server = await startChat({ env: FAST_POLLS })
     const alice = await openPerson(b.browser)
