@@ -127,6 +127,78 @@ describe('a MEMORY table is full (max_heap_table_size)', () => {
   })
 })
 
+describe('the participants table is full (max_heap_table_size)', () => {
+  it('refuses a login with a clear error and no session, and lets people in again once rows are free', async () => {
+    const database = await createTestDatabase()
+    const app = await buildTestApp(database.url, { DB_MEMORY_TABLE_MB: '1' })
+    try {
+      // People in the room (they polled just now, so nothing may collect them) fill the 1 MB table.
+      await database.query("INSERT INTO jenChat_Users (UserName, LastUpdate) VALUES ('filler0', NOW(3))")
+      let full = false
+      for (let round = 0; round < 30 && !full; round++) {
+        try {
+          await database.query("INSERT INTO jenChat_Users (UserName, LastUpdate) SELECT CONCAT('filler', UserID + 1000000), NOW(3) FROM jenChat_Users")
+        } catch (error) {
+          expect((error as { code?: string }).code).toBe('ER_RECORD_FILE_FULL')
+          full = true
+        }
+      }
+      expect(full).toBe(true)
+
+      const login = await app.inject({
+        method: 'POST', url: '/login.php', payload: 'who=newcomer', headers: { 'content-type': 'application/x-www-form-urlencoded' }
+      })
+      expect(login.statusCode).toBe(503)
+      expect(login.headers['retry-after']).toBe('30')
+      expect(login.body).toContain('<p class="error">The chat room is full right now. Please try again in half a minute.</p>')
+      expect(login.body).toContain('value="newcomer"')
+      expect(login.cookies.filter((cookie) => cookie.value !== '')).toEqual([])
+      expect(await database.query("SELECT UserID FROM jenChat_Users WHERE UserName = 'newcomer'")).toEqual([])
+      expect(await database.query('SELECT SessionID FROM jenChat_Sessions')).toEqual([])
+
+      // Half a minute later the idle ones are collected (by the next post): there is room again.
+      await database.query("DELETE FROM jenChat_Users WHERE UserName LIKE 'filler1%'")
+      const newcomer = new Person(app, 'newcomer')
+      await newcomer.join()
+    } finally {
+      await app.close()
+      await database.drop()
+    }
+  })
+})
+
+describe('the pool\'s wait queue is full (DB_QUEUE_LIMIT)', () => {
+  it('refuses the posts that found it full with the "could not be sent" notice, and the next post goes through at once', async () => {
+    const database = await createTestDatabase()
+    const lines: string[] = []
+    // Two connections and four waiting queries: enough for the room's own work and one post at a
+    // time (a post with its garbage collection runs up to four queries at once), not for 24 at once.
+    const app = await buildApp(testConfig(database.url, {
+      LOG_LEVEL: 'warn', DB_CONNECTIONS: '2', DB_QUEUE_LIMIT: '4', FLOOD_BURST_COUNT: '10000', FLOOD_SUSTAINED_COUNT: '10000'
+    }), { logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
+    try {
+      const people = Array.from({ length: 24 }, (_, i) => new Person(app, `p${i}`))
+      for (const person of people) await person.join()
+      const answers = await Promise.all(people.map(async (person, i) => (await person.say(`at once ${i}`)).headers.location))
+      const failed = answers.filter((location) => location === 'post.php?notice=failed').length
+      const sent = answers.filter((location) => location === 'post.php').length
+      expect(failed).toBeGreaterThan(0)
+      expect(failed + sent).toBe(people.length)
+      expect(lines.join('')).toContain('cannot store a message: too many queries waiting for the database')
+      const notice = await (people[0] as Person).request('GET', 'post.php?notice=failed')
+      expect(notice.body).toContain('parent.showNotice("Your message could not be sent: the chat server is having trouble. Please send it again in a moment.")')
+      // Stored: exactly the posts that were not refused.
+      const stored = await database.query<Array<{ n: number }>>("SELECT COUNT(*) AS n FROM jenChat_Messages WHERE Message LIKE 'at once %'")
+      expect(Number(stored[0]?.n)).toBe(sent)
+      // A busy moment is not an outage: the next post is not refused for a second, it is stored.
+      expect((await (people[0] as Person).say('right after')).headers.location).toBe('post.php')
+    } finally {
+      await app.close()
+      await database.drop()
+    }
+  })
+})
+
 describe('a database user without the ALTER privilege', () => {
   it('still runs the chat on tables made earlier, and says why they keep their size', async () => {
     const database = await createTestDatabase()
