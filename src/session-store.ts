@@ -109,10 +109,8 @@ export function createSessionStore (sessions: SessionsRepository, options: Sessi
       // The participant's id in its own column: the session ends with the participant (see db/users.ts).
       const userId = typeof session.userId === 'number' ? session.userId : 0
       sessions.save(sessionId, json, lifetimeSeconds, userId).then(() => {
-        // A new session lives `lifetimeMs`; a changed one keeps its end, which only the row knows:
-        // the next read fetches it.
-        missing.delete(sessionId)
-        cache.delete(sessionId)
+        // Saved at login, when the session starts its lifetime (it never changes afterwards).
+        remember(sessionId, json, options.lifetimeMs)
         callback()
       }, (error: unknown) => callback(error))
     },
