@@ -53,7 +53,8 @@ describe('slow or stuck clients', () => {
       body: 'who=' + 'a'.repeat(9000)
     })
     expect(big.status).toBe(413)
-    expect(await big.text()).toBe('Request body too large\n')
+    // Padded to 512 bytes for old IE (src/error-page-size.ts).
+    expect((await big.text()).trimEnd()).toBe('Request body too large')
   })
 })
 
