@@ -1,6 +1,7 @@
 import { cpus } from 'node:os'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { AttackPlan } from './attack-run.js'
 import { runLoad, type LoadOptions, type StepResult } from './load-run.js'
 import { PAGE_NAMES, probePages, type CapturedPages, type PageName } from './page-probe.js'
 import { DatabaseCounters } from './database-stats.js'
@@ -14,6 +15,8 @@ type StepSettings = Pick<LoadOptions, 'warmupMs' | 'measureMs' | 'graceMs' | 'jo
 export interface BenchOptions extends StepSettings {
   /** Steps up through `steps` (else one step of `users`). */
   ramp: boolean
+  /** The attack mode (attack-run.ts) instead of steps, or null. */
+  attack: AttackPlan | null
   runReal: boolean
   runBaseline: boolean
   users: number
@@ -68,6 +71,7 @@ export function defaultOptions (): BenchOptions {
   const steps = defaultSteps(openFileLimit())
   return {
     ramp: false,
+    attack: null,
     runReal: true,
     runBaseline: false,
     users: 1000,

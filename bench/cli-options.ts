@@ -1,3 +1,5 @@
+import { MIX_IDS, type MixId } from './attack-mixes.js'
+import { defaultAttackPlan, type AttackPlan } from './attack-run.js'
 import { BASELINE_EXTRA_STEPS, defaultOptions, type BenchOptions } from './bench.js'
 
 export const USAGE = `npm run bench -- [options]
@@ -7,6 +9,8 @@ export const USAGE = `npm run bench -- [options]
                        reports users held and the ratio to the baseline's ceiling
   --baseline           only the baseline server (a bare Fastify replaying the real pages, no database)
   --no-baseline        with --ramp: only the real server
+  --attack             honest users (--users, default 2000) on the real server while mixes of attacks run
+                       one after another, then all at once (bench/README.md, "Under attack")
 
   --users N            users of a single step (default 1000)
   --steps A,B,...      ramp steps (default 500,1000,2000,5000,8000,10000,...,18000; with an open-file
@@ -30,6 +34,16 @@ export const USAGE = `npm run bench -- [options]
   --workers A,B,...    one run of the real server per WORKERS value, e.g. 1,2 (default 1); CPU and
                        RSS are summed over the primary and its workers
   --quiet              no progress lines
+
+  with --attack:
+  --attack-seconds S   length of each mix (default 20)
+  --mixes a,b,...      the mixes to run, of ${MIX_IDS.join(',')} (default all; h is all at once)
+  --no-reference       no window without attack before the first mix
+  --attack-rate N      requests (or new connections) a second at most, per attack (default 2000)
+  --attack-connections N  keep-alive connections of a flooding attack, at most (default 50)
+  --slow-clients N     slow clients held open at once (default 200)
+  --rest S             honest users alone between two mixes (default 5)
+  --recovery-max S     after a mix, wait at most this long for the users to be held again (default 20)
 `
 
 export class UsageError extends Error {}
@@ -53,9 +67,20 @@ function list (name: string, raw: string | undefined): number[] {
   return values
 }
 
+function mixes (name: string, raw: string | undefined): MixId[] {
+  const given = (raw ?? '').split(',').map((part) => part.trim())
+  const known = new Set<string>(MIX_IDS)
+  if (given.length === 0 || given.some((id) => !known.has(id))) throw new UsageError(`${name} needs a comma-separated list of ${MIX_IDS.join(', ')}`)
+  return given as MixId[]
+}
+
 /** Options from the command line (argv without node and the script). */
 export function parseOptions (argv: string[]): BenchOptions | 'help' {
   const options = defaultOptions()
+  let attack = false
+  let usersGiven = false
+  let attackPlan: AttackPlan | null = null
+  const plan = (): AttackPlan => (attackPlan ??= defaultAttackPlan())
   let baselineOnly = false
   let noBaseline = false
   let baselineSteps: number[] | null = null
@@ -68,7 +93,16 @@ export function parseOptions (argv: string[]): BenchOptions | 'help' {
       case '--ramp': options.ramp = true; break
       case '--baseline': baselineOnly = true; break
       case '--no-baseline': noBaseline = true; break
-      case '--users': options.users = count(flag, next()); break
+      case '--users': options.users = count(flag, next()); usersGiven = true; break
+      case '--attack': attack = true; break
+      case '--attack-seconds': plan().attackMs = seconds(flag, next()); break
+      case '--mixes': plan().mixes = mixes(flag, next()); break
+      case '--no-reference': plan().reference = false; break
+      case '--attack-rate': plan().rate = count(flag, next()); break
+      case '--attack-connections': plan().connections = count(flag, next()); break
+      case '--slow-clients': plan().slowClients = count(flag, next()); break
+      case '--rest': plan().restMs = seconds(flag, next()); break
+      case '--recovery-max': plan().recoveryMaxMs = seconds(flag, next()); break
       case '--steps': options.steps = list(flag, next()); break
       case '--baseline-steps': baselineSteps = list(flag, next()); break
       case '--duration': options.measureMs = seconds(flag, next()); break
@@ -97,6 +131,16 @@ export function parseOptions (argv: string[]): BenchOptions | 'help' {
     }
   }
   if (options.measureMs < 1000) throw new UsageError('--duration must be at least 1 second')
+  if (attackPlan !== null && !attack) throw new UsageError('the attack options need --attack')
+  if (attack) {
+    if (options.ramp || baselineOnly || noBaseline || baselineSteps !== null) throw new UsageError('--attack runs on its own: no --ramp or baseline options')
+    if (options.url !== null) throw new UsageError('--attack starts its own server (it restarts it after a crash): no --url')
+    if (options.cpuProfile) throw new UsageError('--attack does not profile the server')
+    options.attack = plan()
+    if (options.attack.attackMs < 1000) throw new UsageError('--attack-seconds must be at least 1')
+    if (!usersGiven) options.users = 2000
+    return options
+  }
   if (baselineOnly && noBaseline) throw new UsageError('--baseline and --no-baseline exclude each other')
   options.runReal = !baselineOnly
   options.runBaseline = baselineOnly || (options.ramp && !noBaseline)

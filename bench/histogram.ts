@@ -29,6 +29,13 @@ export class Histogram {
     return this.max / 1000
   }
 
+  /** Adds another histogram's values to this one (windows of a second summed into a longer one). */
+  add (other: Histogram): void {
+    for (let i = 0; i < this.counts.length; i++) this.counts[i] = (this.counts[i] as number) + (other.counts[i] as number)
+    this.count += other.count
+    if (other.max > this.max) this.max = other.max
+  }
+
   maxMs (): number {
     return this.count === 0 ? Number.NaN : this.max / 1000
   }

@@ -60,7 +60,8 @@ export class HttpConnection {
   bytesIn = 0
   bytesOut = 0
 
-  constructor (private readonly host: string, private readonly port: number) {}
+  /** `localAddress`: the source address (any 127.x.y.z on loopback), so a server sees distinct clients. */
+  constructor (private readonly host: string, private readonly port: number, private readonly localAddress?: string) {}
 
   /**
    * `request` is the complete request text (ASCII). The callback runs once; `onSent` when the
@@ -103,7 +104,7 @@ export class HttpConnection {
   }
 
   private open (): Socket {
-    const socket = connect({ host: this.host, port: this.port, noDelay: true })
+    const socket = connect({ host: this.host, port: this.port, noDelay: true, ...(this.localAddress === undefined ? {} : { localAddress: this.localAddress }) })
     socket.on('data', (chunk: Buffer) => { if (this.socket === socket) this.onData(chunk) })
     socket.on('error', (error) => { if (this.socket === socket) this.fail(error) })
     socket.on('close', () => { if (this.socket === socket) this.fail(new Error('connection closed by the server')) })

@@ -214,8 +214,8 @@ export async function runLoad (
   return results
 }
 
-async function joinUsers (
-  users: SimulatedUser[], count: number, runTag: string, context: LoadContext, stats: WindowStats, joinMs: number, options: LoadOptions
+export async function joinUsers (
+  users: SimulatedUser[], count: number, runTag: string, context: LoadContext, stats: WindowStats, joinMs: number, options: Pick<LoadOptions, 'joinConcurrency'>
 ): Promise<void> {
   const first = users.length
   // Those who failed to join or were sent away in an earlier step are replaced.
@@ -249,7 +249,7 @@ async function joinUsers (
 }
 
 /** Everyone logs out (bounded in time; the server may be too loaded to answer everyone). */
-async function leaveAll (users: SimulatedUser[], options: LoadOptions): Promise<void> {
+export async function leaveAll (users: SimulatedUser[], options: Pick<LoadOptions, 'joinConcurrency'>): Promise<void> {
   for (const user of users) user.stop()
   const deadline = performance.now() + 15_000
   let next = 0

@@ -1,4 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { renderAttackMarkdown } from './attack-report.js'
+import { runAttackBench, type AttackReport } from './attack-run.js'
 import { benchSourceDir, runBench, runName, type BenchReport } from './bench.js'
 import { parseOptions, USAGE, UsageError } from './cli-options.js'
 import { describeStep } from './load-run.js'
@@ -8,14 +10,32 @@ import { cleanUpEverything } from './target-server.js'
 
 /** `npm run bench`: runs the benchmark, prints the table, writes bench/results/. */
 
-function writeResults (report: BenchReport): string[] {
+function resultsDir (): string {
   const dir = new URL('results/', benchSourceDir()).pathname
   mkdirSync(dir, { recursive: true })
-  const stamp = report.startedAt.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')
+  return dir
+}
+
+function stampOf (startedAt: string): string {
+  return startedAt.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')
+}
+
+function writeResults (report: BenchReport): string[] {
+  const dir = resultsDir()
+  const stamp = stampOf(report.startedAt)
   const files = [`${dir}${stamp}.json`, `${dir}latest.md`, `${dir}latest.svg`]
   writeFileSync(files[0] as string, JSON.stringify(report, null, 2) + '\n')
   writeFileSync(files[1] as string, renderMarkdown(report) + '\n')
   writeFileSync(files[2] as string, renderPlot(report))
+  return files
+}
+
+/** The attack mode's report goes next to the others, named so that it isn't taken for a ramp. */
+function writeAttackResults (report: AttackReport): string[] {
+  const dir = resultsDir()
+  const files = [`${dir}attack-${stampOf(report.startedAt)}.json`, `${dir}attack-latest.md`]
+  writeFileSync(files[0] as string, JSON.stringify(report, null, 2) + '\n')
+  writeFileSync(files[1] as string, renderAttackMarkdown(report) + '\n')
   return files
 }
 
@@ -44,6 +64,12 @@ async function main (): Promise<void> {
   process.on('SIGTERM', interrupt)
 
   const command = 'npm run bench' + (process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : '')
+  if (options.attack !== null) {
+    const attackReport = await runAttackBench(options, options.attack, command)
+    console.log('\n' + renderAttackMarkdown(attackReport))
+    console.error(`\nwrote ${writeAttackResults(attackReport).join(', ')}`)
+    return
+  }
   const report = await runBench(options, command)
   console.log('\n' + renderMarkdown(report))
   for (const run of report.runs) for (const step of run.steps) console.error(`${runName(run)}: ${describeStep(step)}`)

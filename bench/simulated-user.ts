@@ -23,6 +23,8 @@ export interface LoadContext {
   postIntervalMs: number
   /** Poll delay when a response had no usable script (the frame's 503 page retries after 2 s). */
   retryMs: number
+  /** The source address of a user's connection (default: the system's choice, 127.0.0.1). */
+  sourceAddress?: (index: number) => string
 }
 
 export class JoinError extends Error {
@@ -51,7 +53,7 @@ export class SimulatedUser implements Presence {
   private stopped = false
 
   constructor (readonly index: number, readonly handle: string, private readonly context: LoadContext) {
-    this.connection = new HttpConnection(context.host, context.port)
+    this.connection = new HttpConnection(context.host, context.port, context.sourceAddress?.(index))
     this.pollPath = context.basePath + 'thread.php'
   }
 

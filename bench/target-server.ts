@@ -15,6 +15,8 @@ export interface Target {
   logFile: string | null
   /** Stops what was started (server, database); resolves to the CPU profile written, if any. */
   stop(): Promise<string | null>
+  /** How the process ended ("exit code 134", "signal SIGABRT"), or null while it runs (or is not ours). */
+  exited(): string | null
 }
 
 /** Pending clean-ups, run by the CLI if it is interrupted in the middle of a run. */
@@ -36,6 +38,8 @@ export const SERVER_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size
 
 export const SERVER_SCRIPT = join(repoRoot, 'dist/src/server.js')
 export const BASELINE_SCRIPT = join(repoRoot, 'dist/bench/baseline-server.js')
+/** The attack mode's traffic runs in a worker thread of its own (attack-worker.ts), compiled. */
+export const ATTACK_WORKER_SCRIPT = join(repoRoot, 'dist/bench/attack-worker.js')
 
 async function freePort (): Promise<number> {
   const server = createServer()
@@ -128,6 +132,7 @@ async function spawnServer (options: SpawnOptions): Promise<Target> {
     url,
     pid: child.pid ?? null,
     logFile,
+    exited: () => child.signalCode !== null ? `signal ${child.signalCode}` : child.exitCode !== null ? `exit code ${child.exitCode}` : null,
     async stop () {
       await kill()
       cleanups.delete(kill)
@@ -207,5 +212,5 @@ export function attachedServer (url: string, pid: number | null): Target {
   if (parsed.protocol !== 'http:') throw new Error('only plain http:// is supported')
   if (!parsed.pathname.endsWith('/')) parsed.pathname += '/'
   parsed.hostname = '127.0.0.1'
-  return { url: parsed, pid, logFile: null, stop: async () => null }
+  return { url: parsed, pid, logFile: null, stop: async () => null, exited: () => null }
 }
