@@ -23,7 +23,7 @@ export const MIX_NAMES: Record<MixId, string> = {
   d: 'a participant spraying cursors',
   e: 'post flood from one participant',
   f: 'slow clients trickling bytes',
-  g: 'malformed requests',
+  g: 'malformed requests (from 16 addresses)',
   h: 'all at once'
 }
 
@@ -345,15 +345,24 @@ function malformedRequests (settings: AttackSettings): Array<[string, Array<stri
   ]
 }
 
+/**
+ * Source addresses of attack g, which opens a connection per request: the attacker's own would run
+ * out of ports (about 28,000, each kept a minute in TIME_WAIT) at a few thousand requests a second.
+ */
+function malformedAddress (n: number): string {
+  return `127.66.2.${(n % 16) + 1}`
+}
+
 const malformed: Attack = async (settings, until, tally) => {
   const pacer = new Pacer(settings.rate)
   const requests = malformedRequests(settings)
   let n = 0
   await runWorkers(Math.min(settings.connections, 20), until, tally, async () => {
     if (!await pacer.take(until)) return
-    const [kind, parts] = requests[n++ % requests.length] as [string, Array<string | Buffer>]
+    const i = n++
+    const [kind, parts] = requests[i % requests.length] as [string, Array<string | Buffer>]
     tally.requests++
-    const outcome = await rawExchange({ host: settings.host, port: settings.port, localAddress: settings.attackerAddress, parts, timeoutMs: settings.timeoutMs })
+    const outcome = await rawExchange({ host: settings.host, port: settings.port, localAddress: malformedAddress(i), parts, timeoutMs: settings.timeoutMs })
     tally.count(outcome)
     tally.add(`${kind}: ${outcome}`)
   })

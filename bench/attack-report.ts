@@ -15,7 +15,7 @@ function row (result: MixResult): string {
   const { honest, server, attack } = result
   return '| ' + [
     `${result.mix}: ${result.name}${result.restartedBefore ? ' (server restarted)' : ''}`,
-    `${(honest.polls.ratio * 100).toFixed(1)} %`,
+    `${(honest.polls.ratio * 100).toFixed(1)} %${honest.pollingAtStart < honest.users ? ` (${thousands(honest.pollingAtStart)} polling)` : ''}`,
     `${value(honest.latencyMs.p99)} / ${value(honest.latencyMs.max)}`,
     `${honest.delivery.lost} / ${honest.delivery.duplicates}`,
     thousands(honest.errors.total),
@@ -72,6 +72,12 @@ export function renderAttackMarkdown (report: AttackReport): string {
     '(held = the first 2 s with ≥ 95 % of polls and p99 < 250 ms). Attack outcomes are status codes, or: ' +
     'reset (connection reset), closed (closed without an answer), timeout (no answer in time), refused (nobody listening). ' +
     'Server CPU in % of one core, during the attack.', '')
+  const late = report.mixes.filter((result) => result.generator.eventLoopDelayP99Ms > 100 || result.generator.cpuPercent > 90)
+  if (late.length > 0) {
+    lines.push(`The load generator itself was late in mixes ${late.map((result) => result.mix).join(', ')} (event-loop delay p99 up to ` +
+      `${Math.max(...late.map((result) => result.generator.eventLoopDelayP99Ms))} ms): their honest figures include its lateness, ` +
+      'and the machine was busy with other work.', '')
+  }
   const more = report.mixes.flatMap(details)
   if (more.length > 0) lines.push(...more, '')
   return lines.join('\n')

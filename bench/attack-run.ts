@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
+import { loadConfig } from '../src/config.js'
 import { MIX_IDS, MIX_NAMES, type AttackId, type AttackSettings, type MixId } from './attack-mixes.js'
 import type { TallyReport } from './attack-traffic.js'
 import type { AttackDone, AttackJob } from './attack-worker.js'
@@ -121,6 +122,19 @@ export function deathNote (target: Target): string {
   const fatal = lines.find((line) => /FATAL ERROR|out of memory/i.test(line))
   const last = fatal ?? lines.filter((line) => !line.startsWith('{')).at(-1)
   return last === undefined ? how : `${how}: ${last.slice(0, 200)}`
+}
+
+/**
+ * The most posts flood control lets one participant store in `seconds` (FLOOD_* of the server's
+ * settings): what attack e may get through, if the check and the insert are one.
+ */
+export function floodAllowance (serverEnv: Record<string, string>, seconds: number): number {
+  const { limits } = loadConfig({ ...serverEnv })
+  const ms = seconds * 1000
+  return Math.min(
+    limits.burstCount * Math.ceil(ms / limits.burstWindowMs),
+    limits.sustainedCount * Math.ceil(ms / limits.sustainedWindowMs)
+  )
 }
 
 /** A running server with its honest users. */
@@ -357,6 +371,8 @@ async function runMix (mix: MixId | 'none', scene: Scene, settings: AttackSettin
     for (const [outcome, n] of Object.entries(tally.outcomes)) outcomes[outcome] = (outcomes[outcome] ?? 0) + n
   }
   const generator = cpuPercent.generator ?? 0
+  const flood = tallies?.tallies.e
+  if (flood !== undefined) flood.counters['flood control allows at most'] = floodAllowance(options.serverEnv, plan.attackMs / 1000)
   const result: MixResult = {
     mix,
     name: mix === 'none' ? 'no attack (reference)' : MIX_NAMES[mix],
