@@ -17,13 +17,13 @@ export const MIX_IDS = [...ATTACK_IDS, 'h'] as const
 export type MixId = typeof MIX_IDS[number]
 
 export const MIX_NAMES: Record<MixId, string> = {
-  a: 'junk cookies (15 KB, each different)',
+  a: 'junk cookies (each different, mostly 15 KB)',
   b: '16 KB headers (long User-Agent on login errors, big header blocks)',
   c: 'logins with fresh handles (refused ones from 4,096 addresses)',
   d: 'a participant spraying cursors',
   e: 'post flood from one participant',
   f: 'slow clients trickling bytes',
-  g: 'malformed requests (from 16 addresses)',
+  g: 'malformed requests',
   h: 'all at once'
 }
 
@@ -64,8 +64,9 @@ class Connections {
     }, 250)
   }
 
-  open (): HttpConnection {
-    const connection = new HttpConnection(this.settings.host, this.settings.port, this.settings.attackerAddress)
+  /** `address`: the source address, by default the attacker's own. */
+  open (address = this.settings.attackerAddress): HttpConnection {
+    const connection = new HttpConnection(this.settings.host, this.settings.port, address)
     this.all.push(connection)
     return connection
   }
@@ -74,6 +75,15 @@ class Connections {
     clearInterval(this.sweep)
     for (const connection of this.all) connection.close()
   }
+}
+
+/**
+ * One of 16 source addresses in 127.66.<block>.0/24. An anonymous flood that the server answers by
+ * closing the connection opens a new one per request; one address has about 28,000 ports, each
+ * kept a minute in TIME_WAIT, which a few thousand requests a second would use up.
+ */
+function floodAddress (block: number, n: number): string {
+  return `127.66.${block}.${(n % 16) + 1}`
 }
 
 /** Sends one request and counts its status (a failure is counted by runWorkers). */
@@ -93,18 +103,25 @@ function filler (length: number): string {
   return randomBytes(Math.ceil(length * 3 / 4)).toString('base64url').slice(0, length)
 }
 
-/** a: anonymous polls, each with a different 15 KB session cookie. */
+/**
+ * a: anonymous polls, each with a different session cookie: mostly 15 KB, and, for a server that
+ * caps what it reads, some just under an 8 KB header limit and some of 90 characters (a real signed
+ * cookie is about 80), which it has to verify.
+ */
 const junkCookies: Attack = async (settings, until, tally) => {
   const pacer = new Pacer(settings.rate)
   const connections = new Connections(settings)
-  const pad = filler(15 * 1024)
+  const sizes: Array<[string, string]> = [['15 KB', filler(15 * 1024)], ['15 KB', filler(15 * 1024)], ['7.5 KB', filler(7500)], ['90 characters', filler(80)]]
   let n = 0
   try {
-    const sockets = Array.from({ length: settings.connections }, () => connections.open())
+    const sockets = Array.from({ length: settings.connections }, (_, i) => connections.open(floodAddress(1, i)))
     await runWorkers(sockets.length, until, tally, async (worker) => {
       if (!await pacer.take(until)) return
+      const i = n++
+      const [size, pad] = sizes[i % sizes.length] as [string, string]
+      tally.add(`cookies of ${size}`)
       // Unique by its first characters: a cache keyed by the value keeps every one.
-      const cookie = settings.cookieName + '=s%3A' + (n++).toString(36) + '.' + pad
+      const cookie = settings.cookieName + '=s%3A' + i.toString(36).padStart(8, '0') + '.' + pad
       await send(sockets[worker] as HttpConnection, browserRequest('GET', settings.basePath + 'thread.php', hostOf(settings), cookie), tally)
     })
   } finally {
@@ -135,7 +152,7 @@ const bigHeaders: Attack = async (settings, until, tally) => {
   ]
   let n = 0
   try {
-    const sockets = Array.from({ length: Math.min(settings.connections, 20) }, () => connections.open())
+    const sockets = Array.from({ length: Math.min(settings.connections, 20) }, (_, i) => connections.open(floodAddress(3, i)))
     await runWorkers(sockets.length, until, tally, async (worker) => {
       if (!await pacer.take(until)) return
       const [kind, request] = variants[n++ % variants.length] as [string, string]
@@ -345,14 +362,6 @@ function malformedRequests (settings: AttackSettings): Array<[string, Array<stri
   ]
 }
 
-/**
- * Source addresses of attack g, which opens a connection per request: the attacker's own would run
- * out of ports (about 28,000, each kept a minute in TIME_WAIT) at a few thousand requests a second.
- */
-function malformedAddress (n: number): string {
-  return `127.66.2.${(n % 16) + 1}`
-}
-
 const malformed: Attack = async (settings, until, tally) => {
   const pacer = new Pacer(settings.rate)
   const requests = malformedRequests(settings)
@@ -362,7 +371,7 @@ const malformed: Attack = async (settings, until, tally) => {
     const i = n++
     const [kind, parts] = requests[i % requests.length] as [string, Array<string | Buffer>]
     tally.requests++
-    const outcome = await rawExchange({ host: settings.host, port: settings.port, localAddress: malformedAddress(i), parts, timeoutMs: settings.timeoutMs })
+    const outcome = await rawExchange({ host: settings.host, port: settings.port, localAddress: floodAddress(2, i), parts, timeoutMs: settings.timeoutMs })
     tally.count(outcome)
     tally.add(`${kind}: ${outcome}`)
   })

@@ -47,7 +47,9 @@ describe('the attack mode', () => {
     // Each attack was sent and answered as the server answers such requests.
     const outcomes = (id: string, attack: string): Record<string, number> =>
       mix(id).attack?.byAttack[attack as 'a']?.outcomes ?? {}
-    expect(Object.keys(outcomes('a', 'a'))).toEqual(['403'])
+    // Junk cookies get a refusal, never a page or a 5xx (403, or 431 from a server that reads less than 16 KB of headers).
+    expect(Object.keys(outcomes('a', 'a')).length).toBeGreaterThan(0)
+    for (const outcome of Object.keys(outcomes('a', 'a'))) expect(outcome).toMatch(/^(403|431)$/)
     expect(outcomes('b', 'b')['431']).toBeGreaterThan(0)
     expect(outcomes('c', 'c')['302']).toBeGreaterThan(0)
     expect(outcomes('d', 'd')['200']).toBeGreaterThan(0)
