@@ -167,7 +167,7 @@ const bigHeaders: Attack = async (settings, until, tally) => {
 /** The n-th of 4,096 addresses in 127.77.0.0/16 (all of 127/8 is this machine). */
 function sprayAddress (n: number): string {
   const i = n % 4096
-  return `127.77.${i >> 8}.${(i & 255) + 1}`
+  return `127.77.${Math.floor(i / 250)}.${(i % 250) + 1}`
 }
 
 /** c: logins with fresh handles, as fast as allowed; one in four is refused, from ever other addresses. */

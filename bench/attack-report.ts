@@ -62,6 +62,12 @@ export function renderAttackMarkdown (report: AttackReport): string {
     `Goals: the server survives with RSS < ${ATTACK_GOALS.maxRssMb} MB; honest users get ≥ ${ATTACK_GOALS.held.minPollRatio * 100} % of their polls ` +
     `with p99 < ${ATTACK_GOALS.held.maxP99Ms} ms and no lost or duplicate delivery, except all at once: ≥ ${ATTACK_GOALS.allAtOnce.minPollRatio * 100} % ` +
     `of polls and held again within ${ATTACK_GOALS.allAtOnce.maxRecoveryS} s after the attack stops.`, '')
+  for (const [i, start] of report.starts.entries()) {
+    if (start.polling < settings.users) {
+      const errors = Object.entries(start.joinErrors).map(([kind, n]) => `${kind} × ${thousands(n)}`).join(', ')
+      lines.push(`${i === 0 ? 'At the start' : `After restart ${i}`} ${thousands(start.polling)} of ${thousands(settings.users)} honest users were polling${errors === '' ? '' : ` (join errors: ${errors})`}.`, '')
+    }
+  }
   lines.push(report.summary.goalsMet ? '**Every goal met.**' : `**Goals missed:** ${report.summary.misses.join('; ')}.`, '')
   lines.push(
     '| mix | honest polls (of intended) | honest p99 / max ms | lost / dup | honest errors | server RSS peak MB | server CPU % | survived | attack requests (/s) | attack answered | held again after | goals |',

@@ -113,6 +113,8 @@ export interface AttackReport {
     serverEnv: Record<string, string>
     goals: typeof ATTACK_GOALS
   }
+  /** Each start of the server (the first, and one after each death): how many honest users joined. */
+  starts: Array<{ polling: number, joinErrors: Record<string, number> }>
   mixes: MixResult[]
   summary: { goalsMet: boolean, misses: string[] }
 }
@@ -137,9 +139,10 @@ export function deathNote (target: Target): string {
 export function floodAllowance (serverEnv: Record<string, string>, seconds: number): number {
   const { limits } = loadConfig({ ...serverEnv })
   const ms = seconds * 1000
+  // Windows slide: a burst at the start, one a window later, … and one at the very end.
   return Math.min(
-    limits.burstCount * Math.ceil(ms / limits.burstWindowMs),
-    limits.sustainedCount * Math.ceil(ms / limits.sustainedWindowMs)
+    limits.burstCount * (Math.floor(ms / limits.burstWindowMs) + 1),
+    limits.sustainedCount * (Math.floor(ms / limits.sustainedWindowMs) + 1)
   )
 }
 
@@ -168,6 +171,7 @@ export async function runAttackBench (options: BenchOptions, plan: AttackPlan, c
     retryMs: options.retryMs
   }
 
+  const starts: AttackReport['starts'] = []
   const setUp = async (): Promise<Scene> => {
     options.progress('starting the server on a fresh database')
     const target = await startRealServer({ adminUrl: options.adminUrl, logDir: options.tmpDir, cpuProfileDir: null, env: { ...AS_NPM_START, ...options.serverEnv } })
@@ -175,6 +179,7 @@ export async function runAttackBench (options: BenchOptions, plan: AttackPlan, c
     try {
       const joining = new WindowStats()
       const polling = await crowd.join(users, joining)
+      starts.push({ polling, joinErrors: Object.fromEntries(joining.errors) })
       options.progress(`${polling} of ${users} honest users polling (join errors: ${joining.errorCount()}); warm-up`)
       crowd.countInto(null)
       await sleep(options.warmupMs)
@@ -249,6 +254,7 @@ export async function runAttackBench (options: BenchOptions, plan: AttackPlan, c
       serverEnv: options.serverEnv,
       goals: ATTACK_GOALS
     },
+    starts,
     mixes: results,
     summary: { goalsMet: misses.length === 0, misses }
   }
