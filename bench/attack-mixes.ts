@@ -373,7 +373,7 @@ const malformed: Attack = async (settings, until, tally) => {
     tally.requests++
     const outcome = await rawExchange({ host: settings.host, port: settings.port, localAddress: floodAddress(2, i), parts, timeoutMs: settings.timeoutMs })
     tally.count(outcome)
-    tally.add(`${kind}: ${outcome}`)
+    tally.add(`${kind} → ${outcome}`)
   })
 }
 

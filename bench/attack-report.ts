@@ -34,8 +34,12 @@ function details (result: MixResult): string[] {
   const lines: string[] = []
   for (const [id, tally] of Object.entries(result.attack?.byAttack ?? {})) {
     const parts = Object.entries(tally.counters)
-      .filter(([name]) => !name.includes(': '))
+      // Attack g counts each kind of request by its answer: those go to the JSON only.
+      .filter(([name]) => !name.includes(' → '))
       .map(([name, n]) => `${name} ${thousands(n)}`)
+    const stored = tally.counters['posts stored'] ?? 0
+    const allowed = tally.counters['flood control allows at most']
+    if (allowed !== undefined && stored > allowed) parts.push(`**${stored - allowed} posts more than flood control allows**`)
     if (tally.heldSeconds !== null) {
       parts.push(`slow connections closed by the server after p50 ${tally.heldSeconds.p50} s (max ${tally.heldSeconds.max} s, ${thousands(tally.heldSeconds.count)} of them)`)
     }
