@@ -57,15 +57,15 @@ class Connections {
   private readonly all: HttpConnection[] = []
   private readonly sweep: NodeJS.Timeout
 
-  constructor (private readonly settings: AttackSettings) {
+  /** `address`: the source address of its connections unless told otherwise, by default the attacker's. */
+  constructor (private readonly settings: AttackSettings, private readonly address = settings.attackerAddress) {
     this.sweep = setInterval(() => {
       const now = performance.now()
       for (const connection of this.all) connection.checkTimeout(now, settings.timeoutMs)
     }, 250)
   }
 
-  /** `address`: the source address, by default the attacker's own. */
-  open (address = this.settings.attackerAddress): HttpConnection {
+  open (address = this.address): HttpConnection {
     const connection = new HttpConnection(this.settings.host, this.settings.port, address)
     this.all.push(connection)
     return connection
@@ -206,6 +206,12 @@ const loginFlood: Attack = async (settings, until, tally) => {
   }
 }
 
+/**
+ * The participants of attacks d and e log in from addresses of their own: the login flood (c) uses
+ * up its address's logins (LOGIN_LIMIT), and a participant is one person, not the flooding script.
+ */
+const INSIDER_ADDRESSES = { d: '127.66.4.1', e: '127.66.5.1' }
+
 /** A participant of the attacker's: logged in, with the chat form's token. */
 interface Insider { cookie: string, token: string }
 
@@ -250,7 +256,7 @@ function cursorIn (response: HttpResponse): number | null {
 /** d: one participant polls with random cursors between its join point and the newest message. */
 const cursorSpray: Attack = async (settings, until, tally) => {
   const pacer = new Pacer(settings.rate)
-  const connections = new Connections(settings)
+  const connections = new Connections(settings, INSIDER_ADDRESSES.d)
   try {
     const first = connections.open()
     const insider = await join(settings, first, 'cursor' + settings.runTag, until, tally)
@@ -278,7 +284,7 @@ const cursorSpray: Attack = async (settings, until, tally) => {
 /** e: one participant posts as fast as allowed over several connections (two tabs, two processes). */
 const postFlood: Attack = async (settings, until, tally) => {
   const pacer = new Pacer(settings.rate)
-  const connections = new Connections(settings)
+  const connections = new Connections(settings, INSIDER_ADDRESSES.e)
   try {
     const insider = await join(settings, connections.open(), 'flood' + settings.runTag, until, tally)
     if (insider === null) return
