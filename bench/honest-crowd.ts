@@ -60,8 +60,12 @@ export class HonestCrowd {
   async join (count: number, stats: WindowStats): Promise<number> {
     this.countInto(stats)
     this.context.posting = true
-    const joinMs = Math.max(1000, count / this.options.joinRate * 1000)
-    await joinUsers(this.users, count, this.runTag, this.context, stats, joinMs, this.options)
+    // A busy machine may not let everyone in before joinUsers' deadline: those left out try again
+    // (at most three rounds, each bounded), so every mix starts with the whole crowd if it can.
+    for (let round = 0; round < 3 && this.active < count; round++) {
+      const joinMs = Math.max(1000, (count - this.active) / this.options.joinRate * 1000)
+      await joinUsers(this.users, count, this.runTag, this.context, stats, joinMs, this.options)
+    }
     return this.polling
   }
 
@@ -73,6 +77,11 @@ export class HonestCrowd {
 
   set posting (on: boolean) {
     this.context.posting = on
+  }
+
+  /** Joining or in the room. */
+  private get active (): number {
+    return this.users.reduce((n, user) => n + (user.active ? 1 : 0), 0)
   }
 
   get polling (): number {
