@@ -10,7 +10,7 @@ import type { AttackDone, AttackJob } from './attack-worker.js'
 import type { BenchOptions } from './bench.js'
 import { HonestCrowd } from './honest-crowd.js'
 import { Histogram } from './histogram.js'
-import { CpuMeter, openFileLimit, processRssMb } from './process-stats.js'
+import { CpuMeter, groupRssMb, openFileLimit, processTree } from './process-stats.js'
 import { ATTACK_WORKER_SCRIPT, startRealServer, type Target } from './target-server.js'
 import { WindowStats } from './window-stats.js'
 
@@ -296,7 +296,8 @@ async function runMix (mix: MixId | 'none', scene: Scene, settings: AttackSettin
   let rssPeak = 0
   let diedAt: number | null = null
   const sampleRss = (): void => {
-    const rss = target.pid === null ? null : processRssMb(target.pid)
+    // The server and its workers, if WORKERS makes a cluster.
+    const rss = target.pid === null ? null : groupRssMb(processTree(target.pid))
     if (rss !== null) rssPeak = Math.max(rssPeak, rss)
     if (diedAt === null && target.exited() !== null) diedAt = performance.now()
   }
@@ -307,7 +308,7 @@ async function runMix (mix: MixId | 'none', scene: Scene, settings: AttackSettin
     : await startAttack({ mix, settings, durationMs: plan.attackMs })
   const started = performance.now()
   crowd.posting = true
-  const cpu = new CpuMeter({ server: target.pid })
+  const cpu = new CpuMeter({ server: target.pid === null ? null : processTree(target.pid) })
   cpu.begin()
   const loopDelay = monitorEventLoopDelay({ resolution: 10 })
   loopDelay.enable()
