@@ -113,12 +113,23 @@ export interface ChatView {
   token: string
   /** The Logout link (it carries the token too, see routes/login.ts logoutUrl). */
   logoutUrl: string
+  /**
+   * Whether Logout first removes the thread frame. A poll in flight when the logout ends the session
+   * answers "your session has ended", and its frame, still alive until the top window's navigation
+   * commits, would send the window to that notice instead of the plain login page. Off restores
+   * the 2003 link.
+   */
+  stopPollingOnLogout: boolean
 }
+
+/** Removes the thread frame (its pending poll and timers die with it); ES3, IE5 has removeChild. */
+const STOP_POLLING = "var t=document.getElementById('thread');if(t&&t.parentNode)t.parentNode.removeChild(t);"
+
 
 export function chatPage (view: ChatView): string {
   const head = html`${STYLE}
 <script type="text/javascript">//<![CDATA[${trusted(CHAT_SCRIPT)}//]]></script>`
-  return page('jenChat', html`<p>You are <strong>${view.handle}</strong>. <a href="${view.logoutUrl}">Logout</a></p>
+  return page('jenChat', html`<p>You are <strong>${view.handle}</strong>. ${view.stopPollingOnLogout ? html`<a href="${view.logoutUrl}" onclick="${STOP_POLLING}">Logout</a>` : html`<a href="${view.logoutUrl}">Logout</a>`}</p>
 
 <iframe id="chatContents" name="chatContents" src="contents.html"></iframe>
 

@@ -19,6 +19,11 @@ export const chatRoutes: FastifyPluginAsync<{ services: Services }> = async (app
     }
     // The link is relative to the page, as the original's was (no ./).
     const logoutLink = logoutUrl(config, participant).slice(2)
-    return sendPage(reply, chatPage({ handle: participant.handle, token: participant.token, logoutUrl: logoutLink }))
+    return sendPage(reply, chatPage({
+      handle: participant.handle,
+      token: participant.token,
+      logoutUrl: logoutLink,
+      stopPollingOnLogout: config.logoutNeedsToken
+    }))
   })
 }

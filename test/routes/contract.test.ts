@@ -102,7 +102,7 @@ describe('chat.php', () => {
     expect(response.headers).toMatchObject(NO_CACHE)
     const body = response.body
     expect(body.startsWith(XHTML_DOCTYPE)).toBe(true)
-    expect(body).toContain(`<a href="login.php?logout=true&amp;token=${alice.token}">Logout</a>`)
+    expect(body).toContain(`<a href="login.php?logout=true&amp;token=${alice.token}" onclick="var t=document.getElementById(&#39;thread&#39;);if(t&amp;&amp;t.parentNode)t.parentNode.removeChild(t);">Logout</a>`)
     expect(body).toContain('<iframe id="chatContents" name="chatContents" src="contents.html"></iframe>')
     expect(body).toContain('<form target="post" method="post" action="post.php">')
     expect(body).toContain('<input type="text" name="message" id="message" maxlength="255" />')
