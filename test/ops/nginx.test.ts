@@ -295,12 +295,18 @@ describe('behind nginx with docs/nginx.conf, two app processes', () => {
       for (var i = 0; i < n.length; i++) if (n[i].className === 'notice') last = n[i].textContent
       return last
     })()`, { what: 'the notice that the message was not sent' })
-    expect(outcome).toBe(POST_NOTICES.failed)
-    expect((await notices(alice)).at(-1)).toBe(POST_NOTICES.failed)
-    expect(await alice.evaluate(MESSAGE_VALUE)).toBe(inFlight)
-
-    await say(alice, inFlight as string)
-    lines.push(`alice: ${inFlight as string}`)
+    if (outcome === 'sent after all') {
+      // The survivor stored the POST and only the redirected GET of post.php waited on the frozen
+      // process; nginx may send a GET again, so the sender's frame completed. Stored once: the
+      // transcripts below prove it.
+      lines.push(`alice: ${inFlight as string}`)
+    } else {
+      expect(outcome).toBe(POST_NOTICES.failed)
+      expect((await notices(alice)).at(-1)).toBe(POST_NOTICES.failed)
+      expect(await alice.evaluate(MESSAGE_VALUE)).toBe(inFlight)
+      await say(alice, inFlight as string)
+      lines.push(`alice: ${inFlight as string}`)
+    }
     await say(bob, 'got it')
     lines.push('bob: got it')
     await waitForLine(alice, 'bob: got it')
