@@ -7,7 +7,7 @@ import type { Config } from './config.js'
 import { DatabaseUnavailableError, isConnectionFailure, isPoolBusy } from './db/pool.js'
 import { applySchema } from './db/schema.js'
 import { sendPage, sendPlain } from './http.js'
-import { registerErrorPageSize, padErrorBody } from './error-page-size.js'
+import { padErrorBody } from './error-page-size.js'
 import { registerResponseHeaders } from './response-headers.js'
 import { chatRoutes } from './routes/chat.js'
 import { loginRoutes } from './routes/login.js'
@@ -77,7 +77,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // The same secret signs session cookies (in @fastify/session) and verifies them in thread.php.
   await app.register(fastifyCookie, { secret: config.sessionSecret })
   registerResponseHeaders(app)
-  registerErrorPageSize(app)
 
   app.setNotFoundHandler(async (_request, reply) => sendPlain(reply, 404, 'Not found'))
 

@@ -1,5 +1,3 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-
 /**
  * Internet Explorer 5–8 ("Show friendly HTTP error messages", on by default) replace an error
  * answer whose body is shorter than this with a page of their own: the reader then sees "The page
@@ -12,15 +10,4 @@ export const MIN_ERROR_BODY_BYTES = 512
 export function padErrorBody (body: string): string {
   const missing = MIN_ERROR_BODY_BYTES - Buffer.byteLength(body)
   return missing <= 0 ? body : body + ' '.repeat(missing - 1) + '\n'
-}
-
-/** Every 4xx and 5xx answer the app sends reaches old IE as ours, not as its friendly error page. */
-export function registerErrorPageSize (app: FastifyInstance): void {
-  // A callback hook: it runs on every response, polls included, and costs one comparison there.
-  app.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
-    if (reply.statusCode < 400 || reply.hasHeader('content-encoding')) return done(null, payload)
-    if (typeof payload === 'string') return done(null, padErrorBody(payload))
-    if (Buffer.isBuffer(payload) && payload.length < MIN_ERROR_BODY_BYTES) return done(null, padErrorBody(payload.toString()))
-    done(null, payload)
-  })
 }

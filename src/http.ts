@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import { acceptsGzip, gzip, MIN_COMPRESSED_BYTES, SharedPage } from './compression.js'
-import { padErrorBody } from './error-page-size.js'
+import { MIN_ERROR_BODY_BYTES, padErrorBody } from './error-page-size.js'
 
 /**
  * The headers PHP's default session cache limiter ("nocache") sent with every page of the original.
@@ -25,11 +25,16 @@ export const HTML = 'text/html; charset=utf-8'
 
 /**
  * Sends a page (dynamic pages get the no-cache headers from response-headers.ts), gzip-compressed
- * when it is large enough and the browser takes it (compression.ts).
+ * when it is large enough and the browser takes it (compression.ts). An error page is padded to
+ * old IE's minimum (error-page-size.ts); every 4xx/5xx the app sends goes through here or sendPlain.
  */
 export function sendPage (reply: FastifyReply, page: string | Buffer | SharedPage, status = 200): FastifyReply {
   reply.code(status).type(HTML)
-  const body = page instanceof SharedPage ? page.body : typeof page === 'string' ? Buffer.from(page) : page
+  const body = page instanceof SharedPage
+    ? page.body
+    : status >= 400 && page.length < MIN_ERROR_BODY_BYTES
+      ? Buffer.from(padErrorBody(page.toString()))
+      : typeof page === 'string' ? Buffer.from(page) : page
   if (body.length < MIN_COMPRESSED_BYTES || !acceptsGzip(reply.request)) return reply.send(body)
   // Only compressed answers name Vary: an uncompressed one suits every client, and leaving the
   // header off keeps the empty poll within its byte budget.
@@ -38,8 +43,8 @@ export function sendPage (reply: FastifyReply, page: string | Buffer | SharedPag
 }
 
 /**
- * A short plain-text answer, for requests no browser of ours makes (wrong method, bad body, …).
- * Errors are padded here too: answers to requests the router can't read skip the onSend hooks.
+ * A short plain-text answer, for requests no browser of ours makes (wrong method, bad body, …),
+ * padded like an error page when it is one.
  */
 export function sendPlain (reply: FastifyReply, status: number, text: string): FastifyReply {
   return reply.code(status).type('text/plain; charset=utf-8').send(status >= 400 ? padErrorBody(text + '\n') : text + '\n')
