@@ -1,6 +1,6 @@
-import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, Person, startTestServer, type TestDatabase, type TestServer } from '../helpers/app.js'
+import { rawRequest } from '../helpers/raw-http.js'
 
 // Old IE (5–8, "friendly HTTP error messages" on by default) replaces an error answer shorter than
 // 512 bytes with a page of its own: every refusal the server can give must be at least that long.
@@ -19,15 +19,8 @@ afterAll(async () => {
 
 /** One raw request; the status line and the body's length in bytes. */
 async function raw (request: string): Promise<{ status: number, bodyBytes: number }> {
-  const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1')
-  const chunks: Buffer[] = []
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-  socket.on('error', () => undefined)
-  socket.write(request)
-  await new Promise((resolve) => socket.on('close', resolve))
-  const answer = Buffer.concat(chunks)
-  const end = answer.indexOf('\r\n\r\n')
-  return { status: Number(answer.subarray(9, 12).toString()), bodyBytes: answer.length - end - 4 }
+  const answer = await rawRequest(server.baseUrl, request)
+  return { status: Number(answer.slice(9, 12)), bodyBytes: answer.length - answer.indexOf('\r\n\r\n') - 4 }
 }
 
 describe('every 4xx answer is long enough for old IE to show it', () => {

@@ -1,6 +1,6 @@
-import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, startTestServer, type TestDatabase, type TestServer } from '../helpers/app.js'
+import { rawRequest as sendRaw } from '../helpers/raw-http.js'
 
 // Node reads at most MAX_HEADER_BYTES of a request's headers (8 KB by default, half of Node's own
 // default): every check of a header costs at most that much, and a larger block is refused.
@@ -17,23 +17,7 @@ afterAll(async () => {
   await database.drop()
 })
 
-/** Sends one raw request and returns the raw answer (the server closes or we stop after it). */
-async function rawRequest (request: string): Promise<string> {
-  const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1')
-  let answer = ''
-  socket.setEncoding('latin1')
-  socket.on('data', (chunk: string) => {
-    answer += chunk
-    if (/\r\n\r\n/.test(answer) && /content-length: (\d+)/i.test(answer)) {
-      const length = Number(/content-length: (\d+)/i.exec(answer)?.[1])
-      if (answer.length >= answer.indexOf('\r\n\r\n') + 4 + length) socket.end()
-    }
-  })
-  socket.on('error', () => undefined)
-  socket.write(request)
-  await new Promise((resolve) => socket.on('close', resolve))
-  return answer
-}
+const rawRequest = async (request: string): Promise<string> => await sendRaw(server.baseUrl, request)
 
 const request = (headers: string): string => `GET /thread.php HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`
 
