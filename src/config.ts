@@ -19,6 +19,8 @@ export interface Config {
    * false: any GET of login.php?logout=true ends the session, as in the original.
    */
   readonly logoutNeedsToken: boolean
+  /** What this port adds to the 2003 pages; every switch off restores them byte for byte. */
+  readonly features: Features
   /** Fastify's trustProxy: false, true, or a comma-separated list of proxy addresses/CIDRs. */
   readonly trustProxy: boolean | string
   readonly logLevel: string
@@ -28,6 +30,23 @@ export interface Config {
   readonly metricsAllow: readonly string[]
   readonly timings: Timings
   readonly limits: Limits
+}
+
+/**
+ * The additions to the original's pages and polls (issues 11 and 12). `SHOW_PRESENCE` and
+ * `JOIN_NOTICES` are the two a site sets to get the 2003 look back: with both off, the phone layout
+ * and the poll after a post default to off too (each changes the chat page's bytes), so every page
+ * and poll is what the original sent. Each can still be set on its own.
+ */
+export interface Features {
+  /** The chat page lists who is here (SHOW_PRESENCE). */
+  readonly showPresence: boolean
+  /** "alice joined", "bob left", "carol timed out" lines in the conversation (JOIN_NOTICES). */
+  readonly joinNotices: boolean
+  /** A viewport and CSS that fit a phone (PHONE_LAYOUT); browsers without media queries ignore it. */
+  readonly phoneLayout: boolean
+  /** The post frame's answer makes the thread frame poll at once (POLL_AFTER_POST): your own line at once. */
+  readonly pollAfterPost: boolean
 }
 
 /** The original's timings (seconds in the PHP code), here in milliseconds. */
@@ -229,6 +248,15 @@ export function loadConfig (env: Env = process.env): Config {
 
   const cookieSecure = bool('COOKIE_SECURE', false)
   const logoutNeedsToken = bool('LOGOUT_NEEDS_TOKEN', true)
+  const showPresence = bool('SHOW_PRESENCE', true)
+  const joinNotices = bool('JOIN_NOTICES', true)
+  const modernPages = showPresence || joinNotices
+  const features: Features = Object.freeze({
+    showPresence,
+    joinNotices,
+    phoneLayout: bool('PHONE_LAYOUT', modernPages),
+    pollAfterPost: bool('POLL_AFTER_POST', modernPages)
+  })
   const rawTrustProxy = env.TRUST_PROXY ?? ''
   const trustProxy: boolean | string = rawTrustProxy === '' || /^(0|false|no|off)$/i.test(rawTrustProxy)
     ? false
@@ -245,6 +273,7 @@ export function loadConfig (env: Env = process.env): Config {
     sessionSecretGenerated,
     cookieSecure,
     logoutNeedsToken,
+    features,
     trustProxy,
     logLevel,
     blockedWords,

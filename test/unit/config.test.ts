@@ -77,6 +77,19 @@ describe('login limit and logout token', () => {
   })
 })
 
+describe('the 2003 look', () => {
+  it('adds presence, join notices, the phone layout and the poll after a post by default', () => {
+    expect(loadConfig({}).features).toEqual({ showPresence: true, joinNotices: true, phoneLayout: true, pollAfterPost: true })
+  })
+
+  it('is restored whole by SHOW_PRESENCE=off JOIN_NOTICES=off, and each addition can be set on its own', () => {
+    expect(loadConfig({ SHOW_PRESENCE: 'off', JOIN_NOTICES: 'off' }).features).toEqual({ showPresence: false, joinNotices: false, phoneLayout: false, pollAfterPost: false })
+    expect(loadConfig({ JOIN_NOTICES: 'off' }).features).toEqual({ showPresence: true, joinNotices: false, phoneLayout: true, pollAfterPost: true })
+    expect(loadConfig({ SHOW_PRESENCE: 'off', JOIN_NOTICES: 'off', PHONE_LAYOUT: 'on' }).features.phoneLayout).toBe(true)
+    expect(loadConfig({ POLL_AFTER_POST: 'false' }).features.pollAfterPost).toBe(false)
+  })
+})
+
 describe('METRICS_ALLOW', () => {
   it('is loopback by default, "none" for nobody, else addresses and CIDR ranges, each checked', () => {
     expect(loadConfig({}).metricsAllow).toEqual(['127.0.0.1', '::1'])
