@@ -3,7 +3,7 @@ import { emptyPoll, leaveChat, messagesPoll } from '../../views/worker-frames.js
 import { SharedPage } from '../compression.js'
 import { frequentRouteLogLevel } from '../config.js'
 import { sendPage, single } from '../http.js'
-import type { Delivery } from '../room.js'
+import type { Delivery } from '../room/room.js'
 import type { Services } from '../services.js'
 import { participantIn, sessionCookieName, sessionCookieOptions, type Participant } from '../session.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CACHED_ANSWERS_MAX, CACHED_ANSWERS_MAX_CHARS } from '../../src/room.js'
+import { CACHED_ANSWERS_MAX, CACHED_ANSWERS_MAX_CHARS } from '../../src/room/message-feed.js'
 import { Person, parseMessages, useFreshApp } from '../helpers/app.js'
 import { es3Problems, xhtmlErrors } from '../helpers/legacy.js'
 
